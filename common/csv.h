@@ -1,0 +1,26 @@
+/* csv.h - a strict, streaming CSV reader (RFC 4180: commas, optional double quotes, LF or
+ * CRLF line ends). Rows come one at a time with their line number, so every error can name
+ * the file and line. A field longer than CSV_MAX_FIELD bytes is refused (no unbounded
+ * allocation on hostile input). */
+#ifndef FP_CSV_H
+#define FP_CSV_H
+
+#include <stdio.h>
+
+#define CSV_MAX_FIELD (1 << 16)
+#define CSV_MAX_FIELDS 4096
+
+typedef struct csv_reader csv_reader;
+
+csv_reader *csv_open(const char *path);            /* "-" = stdin; dies if it cannot open */
+/* Next row: returns the number of fields (>= 1) and points *fields at them (valid until the
+ * next call), or 0 at end of file. Blank lines are skipped. Dies with file:line on errors. */
+int csv_next(csv_reader *c, char ***fields);
+long csv_line(const csv_reader *c);                 /* line number of the last row returned */
+const char *csv_name(const csv_reader *c);
+void csv_close(csv_reader *c);
+
+/* Writes one field, quoting it only when it needs quotes. */
+void csv_put(FILE *f, const char *field);
+
+#endif
