@@ -15,12 +15,15 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -pthread -Icommon -MMD -MP
 DARKNET_INC := /usr/lib/darknet/include
 DARKNET_LIB := /usr/lib/darknet
 LDLIBS  := -lgsl -lopenblas -lpng -ljpeg -lz -lm -lpthread
+LDLIBS += -llinear -lstdc++
 # Stages that link libdarknet (it is not on the default library path).
 DARKNET_STAGES := train-cnn extract-features
 DARKNET_LDLIBS := -L$(DARKNET_LIB) -Wl,-rpath,$(DARKNET_LIB) -ldarknet -rdynamic
 
 BUILD   := build
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(filter-out common/dn_%.c,$(wildcard common/*.c))
+# Darknet-dependent library code (common/dn_*.c): linked only into the Darknet stages.
+DN_OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard common/dn_*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 STAGE_SRC  := $(wildcard stages/*.c)
 STAGES     := $(STAGE_SRC:stages/%.c=bin/%)
@@ -44,11 +47,12 @@ $(LIBFP): $(COMMON_OBJ)
 
 bin/%: $(BUILD)/obj/stages/%.o $(LIBFP)
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $< $(LIBFP) -o $@ $(LDLIBS) $(if $(filter $*,$(DARKNET_STAGES)),$(DARKNET_LDLIBS))
+	$(CC) $(CFLAGS) $< $(if $(filter $*,$(DARKNET_STAGES)),$(DN_OBJ)) $(LIBFP) -o $@ $(LDLIBS) $(if $(filter $*,$(DARKNET_STAGES)),$(DARKNET_LDLIBS))
+$(DARKNET_STAGES:%=bin/%) $(BUILD)/tests/test_dn: $(DN_OBJ)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBFP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< $(LIBFP) -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $< $(if $(filter test_dn,$*),$(DN_OBJ)) $(LIBFP) -o $@ $(LDLIBS) $(if $(filter test_dn,$*),$(DARKNET_LDLIBS))
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBFP)
 	@mkdir -p $(@D)

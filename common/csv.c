@@ -14,7 +14,8 @@ struct csv_reader {
     char *buf;          /* field bytes, NUL separated */
     size_t cap, len;
     char **fields;
-    int nfields;
+    size_t *starts;     /* offsets of the fields in buf */
+    int nfields, fcap;
 };
 
 csv_reader *csv_open(const char *path)
@@ -29,7 +30,6 @@ csv_reader *csv_open(const char *path)
         c->name = xstrdup(path);
     }
     c->line = 1;
-    c->fields = xmalloc(sizeof(char *) * CSV_MAX_FIELDS);
     return c;
 }
 
@@ -49,7 +49,19 @@ static void push_byte(csv_reader *c, char ch, size_t field_start)
 }
 
 /* Reads one record into buf as NUL-separated fields. Returns 0 at EOF before any byte. */
-static int read_record(csv_reader *c, size_t *starts)
+static void push_field(csv_reader *c, size_t start)
+{
+    if (c->nfields == CSV_MAX_FIELDS)
+        die("%s:%ld: more than %d fields", c->name, c->row_line, CSV_MAX_FIELDS);
+    if (c->nfields == c->fcap) {
+        c->fcap = c->fcap ? 2 * c->fcap : 64;
+        c->starts = xrealloc(c->starts, sizeof(size_t) * (size_t)c->fcap);
+        c->fields = xrealloc(c->fields, sizeof(char *) * (size_t)c->fcap);
+    }
+    c->starts[c->nfields++] = start;
+}
+
+static int read_record(csv_reader *c)
 {
     c->len = 0;
     c->nfields = 0;
@@ -81,10 +93,8 @@ static int read_record(csv_reader *c, size_t *starts)
                 }
                 ch = '\n';
             }
-            if (c->nfields == CSV_MAX_FIELDS)
-                die("%s:%ld: more than %d fields", c->name, c->row_line, CSV_MAX_FIELDS);
             push_byte(c, 0, field_start);
-            starts[c->nfields++] = field_start;
+            push_field(c, field_start);
             field_start = c->len;
             was_quoted = 0;
             if (ch == '\n') c->line++;
@@ -100,14 +110,13 @@ static int read_record(csv_reader *c, size_t *starts)
 
 int csv_next(csv_reader *c, char ***fields)
 {
-    static __thread size_t starts[CSV_MAX_FIELDS];
     for (;;) {
-        if (!read_record(c, starts)) {
+        if (!read_record(c)) {
             if (ferror(c->fp)) die("%s: read error: %s", c->name, strerror(errno));
             return 0;
         }
         if (c->nfields == 1 && c->buf[0] == 0) continue;   /* blank line */
-        for (int i = 0; i < c->nfields; i++) c->fields[i] = c->buf + starts[i];
+        for (int i = 0; i < c->nfields; i++) c->fields[i] = c->buf + c->starts[i];
         *fields = c->fields;
         return c->nfields;
     }
@@ -119,6 +128,7 @@ void csv_close(csv_reader *c)
     if (c->fp != stdin) fclose(c->fp);
     free(c->buf);
     free(c->fields);
+    free(c->starts);
     free(c->name);
     free(c);
 }
