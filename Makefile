@@ -62,7 +62,7 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBFP)
 
 # ---- dependencies (Debian packages) ----
 DEB_PACKAGES := build-essential libgsl-dev libopenblas-dev libpng-dev zlib1g-dev \
-	libjpeg62-turbo-dev darknet liblinear-dev bats gnuplot-nox python3-numpy
+	libjpeg62-turbo-dev darknet liblinear-dev bats gnuplot-nox python3-numpy file
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

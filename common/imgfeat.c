@@ -20,6 +20,26 @@ int is_skin(int r, int g, int b)
     return cb >= 77 && cb <= 127 && cr >= 133 && cr <= 173;
 }
 
+int in_face_area(int x, int y, int w, int h)
+{
+    double ex = (x + 0.5 - w / 2.0) / (w * 0.3125);
+    double ey = (y + 0.5 - h / 2.0) / (h * 0.375);
+    return ex * ex + ey * ey <= 1;
+}
+
+double face_skin_fraction(const uint8_t *rgb, int h, int w)
+{
+    long skin = 0, area = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            if (!in_face_area(x, y, w, h)) continue;
+            const uint8_t *p = rgb + ((size_t)y * w + x) * 3;
+            area++;
+            skin += is_skin(p[0], p[1], p[2]);
+        }
+    return area ? (double)skin / area : 0;
+}
+
 /* Hue in [0, 1), saturation and value in [0, 1] (HSV cone). */
 static void rgb_to_hsv(int r, int g, int b, double *h, double *s, double *v)
 {
@@ -66,10 +86,7 @@ static void colour_stats(const uint8_t *px, float *out)
             int sk = is_skin(r, g, b);
             skin += sk;
             grid[(y / cell) * 8 + x / cell] += sk;
-            /* central ellipse: 5/8 of the width, 3/4 of the height - where a face sits */
-            double ex = (x + 0.5 - FEAT_SIDE / 2.0) / (FEAT_SIDE * 0.3125);
-            double ey = (y + 0.5 - FEAT_SIDE / 2.0) / (FEAT_SIDE * 0.375);
-            if (ex * ex + ey * ey <= 1) { centre++; skin_c += sk; }
+            if (in_face_area(x, y, FEAT_SIDE, FEAT_SIDE)) { centre++; skin_c += sk; }
             white += r > 230 && g > 230 && b > 230;
             black += r < 25 && g < 25 && b < 25;
         }

@@ -32,4 +32,11 @@ void features_compute(const uint8_t *rgb, int h, int w, float *out);
 /* True when an RGB pixel has a skin tone (YCbCr box of Chai & Ngan 1999). */
 int is_skin(int r, int g, int b);
 
+/* True when pixel (x, y) of a w x h image lies in the central ellipse where a face sits in
+ * a face photo (5/8 of the width, 3/4 of the height). */
+int in_face_area(int x, int y, int w, int h);
+
+/* Fraction of skin-tone pixels inside the face area: the filter's face-evidence score. */
+double face_skin_fraction(const uint8_t *rgb, int h, int w);
+
 #endif
