@@ -1,0 +1,225 @@
+/* find-noise - decide which clusters hold the noise (non-face) images and write the
+ * filtered label table.
+ *
+ *   find-noise --images IMAGES --clusters CLUSTERS --labels CSV -o DIR [--ref ID]
+ *
+ * The criterion (docs/find-noise.md): a face image has skin tones in its face area (the
+ * central ellipse); a sky, a field or a black frame does not. Each cluster gets a face
+ * score, the median over its images of the skin fraction in the face area. The dataset is
+ * mostly faces, so the median over all images is a face-like level; a cluster whose score
+ * is below a third of that level is noise. With --ref ID (the original's way) the cluster
+ * holding image ID is noise instead. Labels are never used to decide; when they reveal the
+ * noise (rows whose every label is -1, as in AMLS) precision and recall are reported. */
+#include "err.h"
+#include "idmap.h"
+#include "imgfeat.h"
+#include "labels.h"
+#include "mat.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOISE_FRACTION_OF_MEDIAN (1.0 / 3.0)
+
+static void usage(void)
+{
+    printf("Usage: find-noise --images IMAGES --clusters CLUSTERS --labels CSV -o DIR [--ref ID]\n"
+           "Pick the noise cluster(s) and write DIR/filtered.csv (the label rows of the kept\n"
+           "images), DIR/noise.csv (file_name,cluster of the removed ones) and\n"
+           "DIR/clusters.csv (cluster,size,face_score,noise).\n\n"
+           "  --images FILE     image stream from decode (the pixels the score is taken from)\n"
+           "  --clusters FILE   kmeans output: the same ids with one i32 cluster column\n"
+           "  --labels CSV      the dataset's attribute_list.csv\n"
+           "  --ref ID          the cluster holding image ID is the noise (instead of the\n"
+           "                    face-score criterion)\n"
+           "  -o, --output DIR  where to write (files are replaced atomically)\n"
+           "  -h, --help        show this help\n");
+}
+
+typedef struct {
+    int64_t size;
+    double *scores;       /* per member, for the median */
+    double face_score;
+    int noise;
+} cluster;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int64_t n)
+{
+    if (n == 0) return 0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Reads the cluster of every id: returns the count, fills ids (map id -> row) and cl. */
+static int64_t read_clusters(const char *path, idmap *rows, int **cl, int *k)
+{
+    mat_reader *r = mat_open(path);
+    const mat_header *h = mat_hdr(r);
+    if (mat_cols(h) != 1 || h->type != MAT_I32)
+        die("%s: expected one i32 column of cluster numbers (kmeans output)", path);
+    *cl = xmalloc(sizeof(int) * (size_t)(h->rows ? h->rows : 1));
+    char id[MAT_MAX_ID + 1];
+    int32_t c;
+    int64_t n = 0;
+    *k = 0;
+    while (mat_read_row(r, id, &c)) {
+        if (c < 0) die("%s: row %lld (%s): negative cluster %d", path, (long long)n + 1, id, c);
+        if (idmap_put(rows, id, n) >= 0) die("%s: duplicate id '%s'", path, id);
+        (*cl)[n++] = c;
+        if (c + 1 > *k) *k = c + 1;
+    }
+    mat_close(r);
+    return n;
+}
+
+static void write_outputs(const char *dir, const labels *lab, const idmap *rows, const int *cl,
+                          const cluster *cs, int k)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/filtered.csv", dir);
+    outfile f = out_open(path);
+    snprintf(path, sizeof path, "%s/noise.csv", dir);
+    outfile nz = out_open(path);
+    fprintf(f.fp, "file_name");
+    for (int j = 0; j < lab->ncols; j++) fprintf(f.fp, ",%s", lab->colnames[j]);
+    fprintf(f.fp, "\n");
+    fprintf(nz.fp, "file_name,cluster\n");
+    for (int64_t i = 0; i < lab->nrows; i++) {
+        int64_t r = idmap_get(rows, lab->ids[i]);
+        if (r < 0) continue;            /* not decoded (unreadable): in neither list */
+        if (cs[cl[r]].noise) {
+            fprintf(nz.fp, "%s,%d\n", lab->ids[i], cl[r]);
+            continue;
+        }
+        fprintf(f.fp, "%s", lab->ids[i]);
+        for (int j = 0; j < lab->ncols; j++) fprintf(f.fp, ",%d", labels_get(lab, i, j));
+        fprintf(f.fp, "\n");
+    }
+    out_commit(&f);
+    out_commit(&nz);
+    snprintf(path, sizeof path, "%s/clusters.csv", dir);
+    outfile c = out_open(path);
+    fprintf(c.fp, "cluster,size,face_score,noise\n");
+    for (int j = 0; j < k; j++)
+        fprintf(c.fp, "%d,%lld,%.4f,%d\n", j, (long long)cs[j].size, cs[j].face_score, cs[j].noise);
+    out_commit(&c);
+}
+
+/* Precision/recall against rows whose every label is -1, when the table has such rows. */
+static void report_against_labels(const labels *lab, const idmap *rows, const int *cl,
+                                  const cluster *cs)
+{
+    int64_t tp = 0, fp = 0, fn = 0, revealed = 0;
+    for (int64_t i = 0; i < lab->nrows; i++) {
+        int64_t r = idmap_get(rows, lab->ids[i]);
+        if (r < 0) continue;
+        int all_neg = lab->ncols > 0;
+        for (int j = 0; j < lab->ncols; j++) all_neg &= labels_get(lab, i, j) == -1;
+        revealed += all_neg;
+        int removed = cs[cl[r]].noise;
+        tp += removed && all_neg;
+        fp += removed && !all_neg;
+        fn += !removed && all_neg;
+    }
+    if (!revealed) return;
+    fprintf(stderr, "find-noise: against the labels (rows with every label -1; a report only, "
+                    "not used to decide): precision %.4f, recall %.4f (%lld of %lld noise rows "
+                    "removed, %lld faces removed)\n",
+            tp + fp ? (double)tp / (tp + fp) : 1.0, (double)tp / revealed, (long long)tp,
+            (long long)revealed, (long long)fp);
+}
+
+int main(int argc, char **argv)
+{
+    err_init(argv[0]);
+    static const struct option opts[] = {
+        {"images", required_argument, 0, 'I'}, {"clusters", required_argument, 0, 'C'},
+        {"labels", required_argument, 0, 'L'}, {"ref", required_argument, 0, 'R'},
+        {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *images = NULL, *clusters = NULL, *labels_path = NULL, *ref = NULL, *dir = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'I': images = optarg; break;
+        case 'C': clusters = optarg; break;
+        case 'L': labels_path = optarg; break;
+        case 'R': ref = optarg; break;
+        case 'o': dir = optarg; break;
+        case 'h': usage(); return 0;
+        default: die_usage("unknown option");
+        }
+    }
+    if (!images || !clusters || !labels_path || !dir)
+        die_usage("--images, --clusters, --labels and -o are all required");
+    if (optind < argc) die_usage("unexpected argument '%s'", argv[optind]);
+
+    idmap rows;
+    idmap_init(&rows);
+    int *cl, k;
+    int64_t n = read_clusters(clusters, &rows, &cl, &k);
+    if (n == 0) die("%s: no rows", clusters);
+    cluster *cs = xcalloc((size_t)k, sizeof *cs);
+    for (int64_t i = 0; i < n; i++) cs[cl[i]].size++;
+    for (int j = 0; j < k; j++) cs[j].scores = xmalloc(sizeof(double) * (size_t)(cs[j].size + 1));
+
+    /* Face score of every image, straight from its pixels. */
+    mat_reader *r = mat_open(images);
+    mat_expect_image(r);
+    const mat_header *h = mat_hdr(r);
+    if (h->rows != n) die("%s has %lld rows but %s has %lld", images, (long long)h->rows, clusters, (long long)n);
+    uint8_t *px = xmalloc((size_t)mat_cols(h));
+    char id[MAT_MAX_ID + 1];
+    double *all = xmalloc(sizeof(double) * (size_t)n);
+    int64_t *fill = xcalloc((size_t)k, sizeof *fill);
+    for (int64_t i = 0; mat_read_row(r, id, px); i++) {
+        int64_t row = idmap_get(&rows, id);
+        if (row < 0) die("%s: image '%s' has no cluster in %s", images, id, clusters);
+        double s = face_skin_fraction(px, (int)h->shape[0], (int)h->shape[1]);
+        all[i] = s;
+        cs[cl[row]].scores[fill[cl[row]]++] = s;
+    }
+    mat_close(r);
+    double level = median(all, n);
+    for (int j = 0; j < k; j++) cs[j].face_score = median(cs[j].scores, cs[j].size);
+
+    int64_t ref_row = -1;
+    if (ref) {
+        ref_row = idmap_get(&rows, ref);
+        if (ref_row < 0) die("--ref %s: no image with that id in %s", ref, clusters);
+        cs[cl[ref_row]].noise = 1;
+    } else {
+        for (int j = 0; j < k; j++) cs[j].noise = cs[j].face_score < NOISE_FRACTION_OF_MEDIAN * level;
+    }
+    int nnoise = 0;
+    for (int j = 0; j < k; j++) nnoise += cs[j].noise;
+    if (nnoise == k) die("every cluster looks like noise (face scores all below %.3f): is this a face dataset?", NOISE_FRACTION_OF_MEDIAN * level);
+
+    fprintf(stderr, "find-noise: face score = median skin fraction in the face area; dataset level %.3f, noise below %.3f%s\n",
+            level, NOISE_FRACTION_OF_MEDIAN * level, ref ? " (ignored: --ref given)" : "");
+    for (int j = 0; j < k; j++)
+        fprintf(stderr, "find-noise: cluster %d: %lld images, face score %.3f -> %s\n", j,
+                (long long)cs[j].size, cs[j].face_score,
+                cs[j].noise ? (ref ? "removed (holds --ref image)" : "removed (no faces)") : "kept");
+    if (nnoise == 0) fprintf(stderr, "find-noise: no noise cluster found; nothing removed\n");
+
+    labels lab = labels_read(labels_path);
+    write_outputs(dir, &lab, &rows, cl, cs, k);
+    report_against_labels(&lab, &rows, cl, cs);
+    labels_free(&lab);
+    for (int j = 0; j < k; j++) free(cs[j].scores);
+    free(cs);
+    free(cl);
+    free(all);
+    free(fill);
+    free(px);
+    idmap_free(&rows);
+    return 0;
+}
