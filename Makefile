@@ -85,5 +85,6 @@ clean:
 
 -include $(wildcard pipelines/*.mk)
 
-# The default job (extended as pipeline stages land): build everything.
+# The default job: build everything, then filter the built-in generated dataset (DATA).
 default: build
+	$(MAKE) filter
