@@ -40,6 +40,7 @@ tasks:    svm transfer cnn
 
 # One split per task, shared by every method.
 $(TASKS_ROOT)/%/split/.done: $(FILTERED) bin/split
+	@mkdir -p $(@D)
 	bin/split --labels $< --task $* --seed $(SEED) -o $(@D) 2> $(@D).log || { cat $(@D).log >&2; exit 1; }
 	@touch $@
 

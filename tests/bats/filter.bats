@@ -10,6 +10,8 @@ setup_file() {
     make -s -C "$ROOT" filter DATA="$DS" FILTER_ROOT="$FR" > "$BATS_FILE_TMPDIR/first.log" 2>&1
 }
 
+setup() { cd "$BATS_TEST_TMPDIR"; }
+
 out_dir() { echo "$FR"/*/size64-seed1/kauto; }
 
 @test "filter: removes exactly the noise images of the generated dataset (pixels only)" {

@@ -1,0 +1,102 @@
+/* svm.h - linear support vector machines through LIBLINEAR (Fan et al., JMLR 2008):
+ * per-feature standardisation, class weights, a random search of C by stratified k-fold
+ * cross-validation run on every core, prediction, and a plain-text model file.
+ *
+ * The problem solved, for classes encoded as y_i = +-1 (one-vs-rest for k > 2 classes):
+ *     min_w  1/2 |w|^2 + sum_i C_{y_i} max(0, 1 - y_i (w . z_i + b))^2
+ * z_i the standardised features, b a bias learned as the weight of a constant feature 1 (so
+ * it is regularised too, as in LIBLINEAR's -B 1), C_c = C or C * n / (k n_c) with balanced
+ * class weights. For k > 2 classes see svm_multi.
+ *
+ * When the rows are fewer than the features (1500 images of 64x64x3 = 12288 pixels) the
+ * rows are first expressed in an orthonormal basis of their own span (svm_params.project):
+ * the solution w of any L2-regularised linear model lies in that span, so the problem and
+ * every prediction are unchanged, but each LIBLINEAR pass costs n x n instead of n x d.
+ * See docs/train-svm.md for the maths. */
+#ifndef FP_SVM_H
+#define FP_SVM_H
+
+#include <stdint.h>
+
+typedef enum { SVM_SOLVER_AUTO = 0, SVM_SOLVER_DUAL, SVM_SOLVER_PRIMAL } svm_solver;
+typedef enum { SVM_PROJECT_AUTO = 0, SVM_PROJECT_ON, SVM_PROJECT_OFF } svm_project;
+/* Multi-class schemes (k > 2 classes): one-vs-rest (k LIBLINEAR binary problems, inside
+ * LIBLINEAR), Crammer-Singer (one joint problem), one-vs-one (k(k-1)/2 binary problems on
+ * the rows of each pair of classes, then a vote - LIBSVM's scheme). */
+typedef enum { SVM_MULTI_OVR = 0, SVM_MULTI_CS, SVM_MULTI_OVO } svm_multi;
+extern const char *const svm_multi_names[3];      /* "ovr", "cs", "ovo" */
+#define SVM_MAX_FUNCTIONS 15                       /* one-vs-one on 6 classes */
+
+typedef struct {
+    svm_solver solver;      /* L2-loss dual coordinate descent or primal trust-region Newton;
+                             * auto: primal when rows >= 10 x features, else dual */
+    svm_multi multi;        /* scheme for k > 2 classes */
+    int balanced;           /* class weights n / (k n_c), computed on each fit's rows */
+    double eps;             /* stopping tolerance; 0 = LIBLINEAR's default for the solver */
+    svm_project project;    /* span projection: auto = when rows < features */
+    int threads;            /* CV threads; 0 = fp_threads() */
+    uint64_t seed;          /* folds, C candidates and LIBLINEAR's coordinate order */
+    int verbose;            /* LIBLINEAR's own messages to stderr (else silenced) */
+} svm_params;
+
+/* A trained model: standardisation + one linear decision function per class. */
+typedef struct {
+    int64_t d;              /* features per row */
+    int nclass;             /* classes (internal index 0..nclass-1) */
+    int nw;                 /* decision functions, svm_functions(multi, nclass) */
+    double *mean, *scale;   /* z_j = (x_j - mean_j) * scale_j */
+    double *w;              /* nw x (d + 1): weights on z, then the bias (+-inf: a class the
+                             * training rows lacked) */
+    double C;
+    char task[32];          /* "" when unknown */
+    char solver[32];        /* LIBLINEAR solver name */
+    svm_multi multi;
+    int balanced;
+    int ndim;               /* the feature stream's row shape, checked when predicting */
+    int64_t shape[3];
+} svm_model;
+
+/* Standardisation fitted on the rows x (n x d): mean and 1/sd per feature (sd with 1/n, as
+ * scikit-learn's StandardScaler; a constant feature gets scale 1). */
+void svm_fit_scaler(svm_model *m, const float *x, int64_t n, int64_t d);
+/* z = standardised x, for one row of d features (z may be x). */
+void svm_scale_row(const svm_model *m, const float *x, float *z);
+
+/* The training rows, converted once to LIBLINEAR's form (and projected when worthwhile). */
+typedef struct svm_problem svm_problem;
+/* z: n x d standardised rows (kept by reference until svm_problem_free), y: classes. */
+svm_problem *svm_problem_new(const float *z, const int *y, int64_t n, int64_t d, int nclass,
+                             const svm_params *p);
+int64_t svm_problem_dim(const svm_problem *pb);   /* features LIBLINEAR sees (r when projected) */
+int svm_problem_projected(const svm_problem *pb);
+const char *svm_problem_solver(const svm_problem *pb);  /* LIBLINEAR's name for it */
+void svm_problem_free(svm_problem *pb);
+
+/* Random search: C candidates drawn log-uniformly from [c_min, c_max] with `seed`. */
+void svm_c_candidates(double c_min, double c_max, int n, uint64_t seed, double *c);
+/* Stratified k-fold cross-validated accuracy of each of the n candidates C[i] (pooled over the
+ * folds: correct / rows). All candidate x fold fits run in parallel; the results do not
+ * depend on the number of threads. seconds[i] (may be NULL) gets each candidate's CPU time. */
+void svm_cv(const svm_problem *pb, const svm_params *p, const double *C, int n, int folds,
+            double *acc, double *seconds);
+/* Trains on every row with the given C; the model's weights apply to standardised features
+ * of the original space (projection undone). The caller fills mean/scale and metadata. */
+void svm_fit(const svm_problem *pb, const svm_params *p, double C, svm_model *m);
+
+/* Decision functions of a scheme: 1 for two classes (the score of class 1, > 0 = class 1);
+ * k for one-vs-rest and Crammer-Singer (the largest wins); k(k-1)/2 for one-vs-one, pairs
+ * (0,1), (0,2), ..., (k-2,k-1), f_ab > 0 a vote for a, else for b (most votes win, ties to
+ * the smaller class). */
+int svm_functions(svm_multi multi, int nclass);
+/* The class the function values f choose; *score (may be NULL) gets class 1's score for two
+ * classes, the winner's score (one-vs-rest, Crammer-Singer) or votes (one-vs-one). */
+int svm_decide(svm_multi multi, int nclass, const double *f, double *score);
+/* Predicted class of one raw (unstandardised) row, and its score as svm_decide(). */
+int svm_predict(const svm_model *m, const float *x, double *score);
+
+/* Text model file (docs/train-svm.md), written atomically; doubles round-trip exactly. */
+void svm_save(const svm_model *m, const char *path);
+svm_model svm_load(const char *path);
+void svm_model_free(svm_model *m);
+
+#endif

@@ -1,0 +1,188 @@
+/* evaluate - score predictions against the truth (docs/evaluate.md).
+ *
+ *   evaluate --task T --pred PRED.csv --truth TEST.csv [-o DIR]
+ * PRED.csv has file_name and predicted columns (class index; other columns ignored),
+ * TEST.csv is file_name,label as written by split. Every truth id needs a prediction.
+ * Prints a text report; with -o also writes report.txt, metrics.csv, confusion.csv and
+ * predictions.csv (the AMLS format: accuracy first, then file_name,predicted,true). */
+#include "csv.h"
+#include "err.h"
+#include "idmap.h"
+#include "metrics.h"
+#include "split.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(void)
+{
+    printf("Usage: evaluate --task TASK --pred PRED.csv --truth TEST.csv [-o DIR]\n"
+           "Accuracy, balanced accuracy, confusion matrix and per-class precision, recall and\n"
+           "F1 of predictions against the true labels, joined by file_name.\n\n"
+           "  -t, --task TASK    smiling, young, eyeglasses, human or hair_color (labels are\n"
+           "                     reported as the CSV values: -1/1, or 0..5)\n"
+           "  -p, --pred CSV     predictions: file_name and predicted (class index) columns;\n"
+           "                     other columns (e.g. score) and extra rows are ignored\n"
+           "  -r, --truth CSV    file_name,label (class index) as written by split; every id\n"
+           "                     needs a prediction\n"
+           "  -o, --output DIR   also write DIR/report.txt, metrics.csv, confusion.csv and\n"
+           "                     predictions.csv (atomically; DIR created if missing)\n"
+           "  -h, --help         show this help\n");
+}
+
+/* The predicted class of every id in PRED.csv. */
+static int *read_predictions(const char *csv, const task_def *t, idmap *m)
+{
+    csv_reader *c = csv_open(csv);
+    char **f;
+    int nf = csv_next(c, &f), idc = -1, pc = -1;
+    if (nf == 0) die("%s: empty file: expected a header with file_name and predicted", csv);
+    for (int i = 0; i < nf; i++) {
+        if (strcmp(f[i], "file_name") == 0) idc = i;
+        if (strcmp(f[i], "predicted") == 0) pc = i;
+    }
+    if (idc < 0 || pc < 0)
+        die("%s:%ld: header needs file_name and predicted columns", csv, csv_line(c));
+    int need = (idc > pc ? idc : pc) + 1;
+    idmap_init(m);
+    int *pred = NULL;
+    int64_t n = 0, cap = 0;
+    while ((nf = csv_next(c, &f)) > 0) {
+        long line = csv_line(c);
+        if (nf < need) die("%s:%ld: expected at least %d fields, found %d", csv, line, need, nf);
+        char *end;
+        errno = 0;
+        long v = strtol(f[pc], &end, 10);
+        if (errno || end == f[pc] || *end || v < 0 || v >= t->nclass)
+            die("%s:%ld: predicted '%s' is not a class index of %s (0..%d)", csv, line, f[pc],
+                t->name, t->nclass - 1);
+        if (idmap_put(m, f[idc], n) >= 0) die("%s:%ld: second prediction for '%s'", csv, line, f[idc]);
+        if (n == cap) pred = xrealloc(pred, sizeof(int) * (size_t)(cap = cap ? 2 * cap : 1024));
+        pred[n++] = (int)v;
+    }
+    csv_close(c);
+    return pred;
+}
+
+static void print_report(FILE *f, const task_def *t, const confusion *cm, const char *pred,
+                         const char *truth)
+{
+    fprintf(f, "evaluate: task %s, %" PRId64 " test rows (%s vs %s)\n", t->name,
+            confusion_total(cm), pred, truth);
+    fprintf(f, "accuracy           %.4f\n", metric_accuracy(cm));
+    fprintf(f, "balanced accuracy  %.4f\n\n", metric_balanced_accuracy(cm));
+    fprintf(f, "confusion matrix (rows: true label, columns: predicted label)\n%8s", "");
+    for (int p = 0; p < t->nclass; p++) fprintf(f, " %7d", task_value(t, p));
+    fputc('\n', f);
+    for (int r = 0; r < t->nclass; r++) {
+        fprintf(f, "%8d", task_value(t, r));
+        for (int p = 0; p < t->nclass; p++) fprintf(f, " %7" PRId64, confusion_at(cm, r, p));
+        fputc('\n', f);
+    }
+    fprintf(f, "\n%8s %9s %9s %9s %8s\n", "label", "precision", "recall", "f1", "support");
+    for (int k = 0; k < t->nclass; k++)
+        fprintf(f, "%8d %9.4f %9.4f %9.4f %8" PRId64 "\n", task_value(t, k),
+                metric_precision(cm, k), metric_recall(cm, k), metric_f1(cm, k),
+                metric_support(cm, k));
+    fprintf(f, "%8s %9.4f %9.4f %9.4f %8" PRId64 "\n", "macro", metric_macro_precision(cm),
+            metric_macro_recall(cm), metric_macro_f1(cm), confusion_total(cm));
+}
+
+static void write_outputs(const char *dir, const task_def *t, const confusion *cm,
+                          const labelled *truth, const int *pred_of, const char *pred,
+                          const char *truth_path)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) die("cannot create %s: %s", dir, strerror(errno));
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/report.txt", dir);
+    outfile o = out_open(path);
+    print_report(o.fp, t, cm, pred, truth_path);
+    out_commit(&o);
+
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    o = out_open(path);
+    fprintf(o.fp, "metric,value\naccuracy,%.6f\nbalanced_accuracy,%.6f\n", metric_accuracy(cm),
+            metric_balanced_accuracy(cm));
+    fprintf(o.fp, "macro_precision,%.6f\nmacro_recall,%.6f\nmacro_f1,%.6f\nn,%" PRId64 "\n",
+            metric_macro_precision(cm), metric_macro_recall(cm), metric_macro_f1(cm),
+            confusion_total(cm));
+    for (int k = 0; k < t->nclass; k++) {
+        int v = task_value(t, k);
+        fprintf(o.fp, "precision_%d,%.6f\nrecall_%d,%.6f\nf1_%d,%.6f\nsupport_%d,%" PRId64 "\n", v,
+                metric_precision(cm, k), v, metric_recall(cm, k), v, metric_f1(cm, k), v,
+                metric_support(cm, k));
+    }
+    out_commit(&o);
+
+    snprintf(path, sizeof path, "%s/confusion.csv", dir);
+    o = out_open(path);
+    fprintf(o.fp, "true");
+    for (int p = 0; p < t->nclass; p++) fprintf(o.fp, ",%d", task_value(t, p));
+    fputc('\n', o.fp);
+    for (int r = 0; r < t->nclass; r++) {
+        fprintf(o.fp, "%d", task_value(t, r));
+        for (int p = 0; p < t->nclass; p++) fprintf(o.fp, ",%" PRId64, confusion_at(cm, r, p));
+        fputc('\n', o.fp);
+    }
+    out_commit(&o);
+
+    /* The original coursework's format: the accuracy, then one line per test image. */
+    snprintf(path, sizeof path, "%s/predictions.csv", dir);
+    o = out_open(path);
+    fprintf(o.fp, "%.4f\n", metric_accuracy(cm));
+    for (int64_t i = 0; i < truth->n; i++) {
+        csv_put(o.fp, truth->ids[i]);
+        fprintf(o.fp, ",%d,%d\n", task_value(t, pred_of[i]), task_value(t, truth->y[i]));
+    }
+    out_commit(&o);
+}
+
+int main(int argc, char **argv)
+{
+    err_init(argv[0]);
+    static const struct option opts[] = {
+        {"task", required_argument, 0, 't'},  {"pred", required_argument, 0, 'p'},
+        {"truth", required_argument, 0, 'r'}, {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    const char *task = NULL, *pred = NULL, *truth_path = NULL, *dir = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "t:p:r:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': task = optarg; break;
+        case 'p': pred = optarg; break;
+        case 'r': truth_path = optarg; break;
+        case 'o': dir = optarg; break;
+        case 'h': usage(); return 0;
+        default: die_usage("unknown option");
+        }
+    }
+    if (optind < argc) die_usage("unexpected argument '%s'", argv[optind]);
+    if (!task || !pred || !truth_path) die_usage("--task, --pred and --truth are required");
+    const task_def *t = task_require(task);
+
+    labelled truth = labelled_read(truth_path, t->nclass);
+    if (truth.n == 0) die("%s: no rows to evaluate", truth_path);
+    idmap m;
+    int *pv = read_predictions(pred, t, &m);
+    int *pred_of = xmalloc(sizeof(int) * (size_t)truth.n);
+    confusion cm = confusion_new(t->nclass);
+    for (int64_t i = 0; i < truth.n; i++) {
+        int64_t k = idmap_get(&m, truth.ids[i]);
+        if (k < 0) die("%s: no prediction for '%s' (listed in %s)", pred, truth.ids[i], truth_path);
+        pred_of[i] = pv[k];
+        confusion_add(&cm, truth.y[i], pv[k]);
+    }
+    print_report(stdout, t, &cm, pred, truth_path);
+    if (dir) write_outputs(dir, t, &cm, &truth, pred_of, pred, truth_path);
+    confusion_free(&cm);
+    free(pv);
+    free(pred_of);
+    idmap_free(&m);
+    labelled_free(&truth);
+    return 0;
+}

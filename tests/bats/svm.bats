@@ -1,0 +1,289 @@
+#!/usr/bin/env bats
+# split, train-svm, evaluate: stratification, determinism, accuracy on data of known
+# separability, saved models, the report, and the errors.
+
+load helpers
+
+# Gaussian data written with awk's arithmetic only (a Park-Miller generator and Box-Muller),
+# so the numbers do not depend on the awk implementation.
+#   gauss_csv FEATURES.csv LABELS.csv TASK N DIMS SEED
+# binary (TASK smiling): 40% of rows class 1 (mean +0.4 in every dimension), the rest -1
+#   (mean -0.4): the means are 0.8 sqrt(20) = 3.58 apart, Bayes accuracy Phi(1.79) = 0.963.
+# hair_color: six classes, class c centred at 3 e_c; every 10th row is unknown (-1).
+gauss_csv() {
+    awk -v feats="$1" -v labs="$2" -v task="$3" -v n="$4" -v dims="$5" -v seed="$6" '
+    function rnd() { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
+    function gauss() { return sqrt(-2 * log(rnd())) * cos(6.283185307179586 * rnd()) }
+    BEGIN {
+        printf "id" > feats
+        for (j = 0; j < dims; j++) printf ",x%d", j > feats
+        printf "\n" > feats
+        print "file_name," task > labs
+        for (i = 1; i <= n; i++) {
+            if (task == "smiling") { lab = (i % 5 < 2) ? 1 : -1 }
+            else { lab = (i % 10 == 0) ? -1 : (i * 7) % 6 }
+            printf "r%d", i > feats
+            for (j = 0; j < dims; j++) {
+                if (task == "smiling") m = 0.4 * lab
+                else m = (lab >= 0 && j == lab) ? 3 : 0
+                printf ",%.6f", gauss() + m > feats
+            }
+            printf "\n" > feats
+            print "r" i "," lab > labs
+        }
+    }'
+}
+
+setup_file() {
+    cd "$BATS_FILE_TMPDIR"
+    gauss_csv bin.csv bin_labels.csv smiling 500 20 12345
+    mat from-csv bin.csv > bin.npy
+    gauss_csv hair.csv hair_labels.csv hair_color 600 10 777
+    mat from-csv hair.csv > hair.npy
+}
+
+setup() { cd "$BATS_TEST_TMPDIR"; D="$BATS_FILE_TMPDIR"; }
+
+# Counts of class C in a file_name,label CSV.
+count() { awk -F, -v c="$2" 'NR > 1 && $2 == c' "$1" | wc -l; }
+
+# ---------------------------------------------------------------- split
+
+@test "split: 60/20/20 per class (300 x -1, 200 x 1), labels as class index, CSV order" {
+    split --labels "$D/bin_labels.csv" --task smiling -o s 2> err.txt
+    [ "$(head -1 s/train.csv)" = "file_name,label" ]
+    # 300 of class 0 -> 180/60/60, 200 of class 1 -> 120/40/40
+    [ "$(count s/train.csv 0) $(count s/val.csv 0) $(count s/test.csv 0)" = "180 60 60" ]
+    [ "$(count s/train.csv 1) $(count s/val.csv 1) $(count s/test.csv 1)" = "120 40 40" ]
+    # every row exactly once, in the CSV's order within each file
+    [ "$(tail -qn +2 s/train.csv s/val.csv s/test.csv | sort | uniq | wc -l)" -eq 500 ]
+    for f in train val test; do
+        tail -n +2 s/$f.csv | cut -c2- | cut -d, -f1 | sort -nc
+    done
+    # the label is the class index of the CSV value (-1 -> 0, 1 -> 1)
+    [ "$(grep -c '^r1,' s/*.csv | awk -F: '{ s += $2 } END { print s }')" -eq 1 ]
+    grep -qh '^r1,1$' s/*.csv
+    grep -qh '^r2,0$' s/*.csv
+    grep -Eq "^ total +300 +100 +100 +500$" s/split.txt
+    grep -Eq "^ total +300 +100 +100 +500$" err.txt
+    [ -z "$(ls s | grep tmp)" ]
+}
+
+@test "split: class shares within one item across train/val/test for odd class sizes" {
+    # 7 classes sizes 1..7 after dropping -1 rows: each count within one item of 0.6/0.2/0.2
+    awk 'BEGIN { print "file_name,hair_color"; k = 0
+                 for (c = 0; c < 6; c++) for (i = 0; i <= c + 1; i++) print "i" k++ "," c
+                 for (i = 0; i < 3; i++) print "u" i ",-1" }' > odd.csv
+    split --labels odd.csv --task hair_color --seed 9 -o s 2> err.txt
+    grep -q "3 rows without a label dropped" s/split.txt
+    run awk -F, 'FNR == 1 { f++; next } { n[f, $2]++; t[$2]++ }
+        END { split("0.6 0.2 0.2", fr, " "); bad = 0
+              for (c in t) for (k = 1; k <= 3; k++) { d = n[k, c] - fr[k] * t[c]; if (d >= 1 || d <= -1) bad++ }
+              print bad }' s/train.csv s/val.csv s/test.csv
+    [ "$output" = 0 ]
+    [ "$(tail -qn +2 s/train.csv s/val.csv s/test.csv | wc -l)" -eq 27 ]
+}
+
+@test "split: the same seed gives identical files, another seed another split" {
+    split --labels "$D/bin_labels.csv" --task smiling --seed 5 -o a 2> /dev/null
+    split --labels "$D/bin_labels.csv" --task smiling --seed 5 -o b 2> /dev/null
+    split --labels "$D/bin_labels.csv" --task smiling --seed 6 -o c 2> /dev/null
+    for f in train val test; do cmp a/$f.csv b/$f.csv; done
+    ! cmp -s a/train.csv c/train.csv
+    [ "$(wc -l < c/train.csv)" -eq 301 ]
+}
+
+@test "split: --train/--val fractions; hair_color drops unknown rows" {
+    split --labels "$D/hair_labels.csv" --task hair_color --train 0.5 --val 0.25 -o s 2> err.txt
+    # 600 rows, 60 unknown: 540 in six classes of 90 -> 45/22-23/22-23 each
+    [ "$(tail -qn +2 s/train.csv s/val.csv s/test.csv | wc -l)" -eq 540 ]
+    [ "$(tail -n +2 s/train.csv | wc -l)" -eq 270 ]
+    grep -q "60 rows without a label dropped" err.txt
+    ! grep -q ',-1$' s/*.csv
+}
+
+@test "split: an unknown task exits 2 listing the valid ones" {
+    run split --labels "$D/bin_labels.csv" --task smile -o s
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"unknown task 'smile' (valid tasks: smiling, young, eyeglasses, human, hair_color)"* ]]
+    [ ! -e s/train.csv ]
+}
+
+@test "split: a binary label other than -1/1 is an error naming file:line" {
+    printf 'file_name,smiling\na,1\nb,0\n' > bad.csv
+    run split --labels bad.csv --task smiling -o s
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"bad.csv:3: smiling label 0 is not valid (expected -1 or 1)"* ]]
+    run split --labels bad.csv --task young -o s
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"young"* ]]
+}
+
+# ---------------------------------------------------------------- train-svm + evaluate
+
+@test "train-svm + evaluate: two Gaussian classes (Bayes 0.963), test accuracy at least 0.93" {
+    split --labels "$D/bin_labels.csv" --task smiling -o s 2> /dev/null
+    train-svm --train s/train.csv --val s/val.csv --task smiling --balanced --save m.txt \
+        --predict --ids s/test.csv -o pred.csv "$D/bin.npy" 2> log.txt
+    # ten candidates, each with its cross-validated accuracy, then the refit and its time
+    [ "$(grep -c 'cv accuracy' log.txt)" -eq 11 ]
+    grep -q "training time" log.txt
+    grep -q "validation accuracy" log.txt
+    [ "$(head -1 pred.csv)" = "file_name,predicted,score" ]
+    [ "$(wc -l < pred.csv)" -eq 101 ]
+    evaluate --task smiling --pred pred.csv --truth s/test.csv -o ev > report.txt
+    acc=$(sed -n 's/^accuracy,//p' ev/metrics.csv)
+    awk -v a="$acc" 'BEGIN { exit !(a >= 0.93) }'
+    # the decision value's sign is the prediction
+    awk -F, 'NR > 1 && (($3 > 0) != ($2 == 1)) { exit 1 }' pred.csv
+}
+
+@test "train-svm: the saved model predicts exactly what the trained model predicted" {
+    split --labels "$D/bin_labels.csv" --task smiling -o s 2> /dev/null
+    train-svm --train s/train.csv --balanced --save m.txt --predict -o now.csv "$D/bin.npy" 2> /dev/null
+    train-svm --load m.txt --predict -o later.csv "$D/bin.npy"
+    cmp now.csv later.csv
+    [ "$(wc -l < later.csv)" -eq 501 ]
+    # through a pipe, and only the listed ids
+    mat cat "$D/bin.npy" | train-svm --load m.txt --predict --ids s/val.csv > val.csv
+    [ "$(wc -l < val.csv)" -eq 101 ]
+    diff val.csv <(grep -f <(tail -n +2 s/val.csv | cut -d, -f1 | sed 's/.*/^&,/') now.csv | sed '1i file_name,predicted,score')
+    head -11 m.txt | grep -q "^features 20$"
+}
+
+@test "train-svm: same seed -> identical model on 1 or 2 threads; projection changes nothing" {
+    split --labels "$D/bin_labels.csv" --task smiling -o s 2> /dev/null
+    train-svm --train s/train.csv --seed 3 -j 1 --save a.txt "$D/bin.npy" 2> a.log
+    train-svm --train s/train.csv --seed 3 -j 2 --save b.txt "$D/bin.npy" 2> b.log
+    cmp a.txt b.txt
+    # the dual solver draws from rand() during the parallel search: still the same bits
+    for j in 1 2; do
+        train-svm --train s/train.csv --solver dual --project on -j $j --search-log log$j.csv \
+            --save m$j.txt "$D/bin.npy" 2> /dev/null
+    done
+    cmp m1.txt m2.txt
+    diff <(cut -d, -f1,2 log1.csv) <(cut -d, -f1,2 log2.csv)
+    diff <(grep -o 'C=.*cv accuracy [0-9.]*' a.log) <(grep -o 'C=.*cv accuracy [0-9.]*' b.log)
+    # 300 rows > 20 features: no projection by default; forcing it gives the same predictions
+    train-svm --train s/train.csv --c 0.5 --solver dual --project off --predict -o off.csv "$D/bin.npy" 2> off.log
+    train-svm --train s/train.csv --c 0.5 --solver dual --project on --predict -o on.csv "$D/bin.npy" 2> on.log
+    grep -q "on 20 features" off.log
+    grep -q "span projection" on.log
+    diff <(cut -d, -f1,2 off.csv) <(cut -d, -f1,2 on.csv)
+    # and the decision values agree to 1e-3
+    paste -d, off.csv on.csv | awk -F, 'NR > 1 { d = $3 - $6; if (d > 1e-3 || d < -1e-3) bad++ } END { exit bad }'
+}
+
+@test "train-svm: six classes, one-vs-one, one-vs-rest and Crammer-Singer, accuracy >= 0.85" {
+    split --labels "$D/hair_labels.csv" --task hair_color -o s 2> /dev/null
+    for multi in ovo ovr cs; do
+        train-svm --train s/train.csv --task hair_color --multi $multi --n-iter 4 --predict \
+            --ids s/test.csv -o pred_$multi.csv "$D/hair.npy" 2> log_$multi.txt
+        evaluate --task hair_color --pred pred_$multi.csv --truth s/test.csv -o ev_$multi > /dev/null
+        acc=$(sed -n 's/^accuracy,//p' ev_$multi/metrics.csv)
+        awk -v a="$acc" 'BEGIN { exit !(a >= 0.85) }'
+    done
+    grep -q MCSVM_CS log_cs.txt
+    # one function per pair of classes by default, one per class for one-vs-rest
+    train-svm --train s/train.csv --c 1 --save m.txt "$D/hair.npy" 2> /dev/null
+    grep -q "^functions 15$" m.txt
+    grep -q "^multi ovo$" m.txt
+    train-svm --train s/train.csv --c 1 --multi ovr --save m2.txt "$D/hair.npy" 2> /dev/null
+    grep -q "^functions 6$" m2.txt
+    # saved multi-class models predict what the trained ones did
+    train-svm --train s/train.csv --save m3.txt --predict -o now.csv "$D/hair.npy" 2> /dev/null
+    train-svm --load m3.txt --predict -o later.csv "$D/hair.npy"
+    cmp now.csv later.csv
+    # six labelled rows and columns in the confusion matrix
+    [ "$(head -1 ev_ovr/confusion.csv)" = "true,0,1,2,3,4,5" ]
+}
+
+@test "train-svm: a listed id missing from the stream is an error naming it" {
+    printf 'file_name,label\nr1,0\nr2,1\nnope,1\n' > t.csv
+    run train-svm --train t.csv --c 1 "$D/bin.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"id 'nope' of t.csv is not in the feature stream"* ]]
+    split --labels "$D/bin_labels.csv" --task smiling -o s 2> /dev/null
+    train-svm --train s/train.csv --c 1 --save m.txt "$D/bin.npy" 2> /dev/null
+    run train-svm --load m.txt --predict --ids t.csv "$D/bin.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"id 'nope' of t.csv is not in the feature stream"* ]]
+    # a label outside the task's classes names the line
+    printf 'file_name,label\nr1,0\nr2,2\n' > t2.csv
+    run train-svm --train t2.csv --task smiling --c 1 "$D/bin.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"t2.csv:3: label 2 is not a class index (expected 0..1)"* ]]
+    # a model applied to rows of another width
+    run train-svm --load m.txt --predict "$D/hair.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"the model expects rows of 20 features, found 600 rows x 10"* ]]
+}
+
+# ---------------------------------------------------------------- evaluate
+
+@test "evaluate: a hand-made case gives the exact report and files, labels back as -1/1" {
+    printf 'file_name,label\na,1\nb,1\nc,1\nd,0\ne,0\n' > truth.csv
+    # extra rows (z) and columns (score) are ignored; order differs from the truth
+    printf 'file_name,predicted,score\ne,1,0.3\nz,0,-1\na,1,2\nb,0,-0.5\nc,1,1\nd,0,-2\n' > pred.csv
+    evaluate --task smiling --pred pred.csv --truth truth.csv -o out > report.txt
+    grep -q "^accuracy           0.6000$" report.txt
+    # recall -1: 1/2, recall 1: 2/3 -> balanced (0.5 + 0.6667) / 2
+    grep -q "^balanced accuracy  0.5833$" report.txt
+    grep -q "^      -1       1       1$" report.txt
+    grep -q "^       1       1       2$" report.txt
+    grep -q "^       1    0.6667    0.6667    0.6667        3$" report.txt
+    diff report.txt out/report.txt
+    [ "$(cat out/predictions.csv)" = "$(printf '0.6000\na,1,1\nb,-1,1\nc,1,1\nd,-1,-1\ne,1,-1')" ]
+    [ "$(cat out/confusion.csv)" = "$(printf 'true,-1,1\n-1,1,1\n1,1,2')" ]
+    grep -q "^accuracy,0.600000$" out/metrics.csv
+    grep -q "^precision_-1,0.500000$" out/metrics.csv
+    grep -q "^support_1,3$" out/metrics.csv
+    [ -z "$(ls out | grep tmp)" ]
+}
+
+@test "evaluate: a truth id without a prediction is an error naming it" {
+    printf 'file_name,label\na,1\nb,0\n' > truth.csv
+    printf 'file_name,predicted\na,1\n' > pred.csv
+    run evaluate --task smiling --pred pred.csv --truth truth.csv -o out
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"no prediction for 'b' (listed in truth.csv)"* ]]
+    [ ! -e out/metrics.csv ]
+    printf 'file_name,predicted\na,1\nb,7\n' > pred.csv
+    run evaluate --task smiling --pred pred.csv --truth truth.csv
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"pred.csv:3: predicted '7' is not a class index of smiling (0..1)"* ]]
+}
+
+@test "usage errors exit 2, --help exits 0" {
+    for tool in split train-svm evaluate; do
+        run $tool --help
+        [ "$status" -eq 0 ]
+        [[ "$output" == Usage:* ]]
+        run $tool --bogus
+        [ "$status" -eq 2 ]
+    done
+    run train-svm --c 1 "$D/bin.npy"
+    [ "$status" -eq 2 ]
+    run train-svm --load m.txt
+    [ "$status" -eq 2 ]
+    run train-svm --train x.csv --multi both
+    [ "$status" -eq 2 ]
+    run evaluate --task hair --pred p.csv --truth t.csv
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"valid tasks: smiling, young, eyeglasses, human, hair_color"* ]]
+}
+
+# ---------------------------------------------------------------- end to end on images
+
+@test "synth -> decode -> split -> train-svm -> evaluate: smiling beats 0.6" {
+    [ -x "$BIN/synth" ] || skip "bin/synth not built"
+    synth -n 300 --seed 4 --size 64 data 2> /dev/null
+    decode --size 16 --labels data/attribute_list.csv data/images > x.npy
+    split --labels data/attribute_list.csv --task smiling -o s 2> /dev/null
+    train-svm --train s/train.csv --task smiling --balanced --predict --ids s/test.csv \
+        -o pred.csv x.npy 2> /dev/null
+    evaluate --task smiling --pred pred.csv --truth s/test.csv -o ev > /dev/null
+    acc=$(sed -n 's/^accuracy,//p' ev/metrics.csv)
+    echo "accuracy $acc"
+    awk -v a="$acc" 'BEGIN { exit !(a > 0.6) }'
+}
