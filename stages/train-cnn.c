@@ -1,0 +1,496 @@
+/* train-cnn - train a convolutional network (Darknet cfg) on decoded face images, with
+ * validation after every epoch, early stopping, learning curves and test predictions.
+ *
+ *   train-cnn [OPTIONS] --split DIR -o MODEL.weights [IMAGES]
+ *   train-cnn --predict --load MODEL.weights --cfg MODEL.weights.cfg [--split DIR] [IMAGES]
+ *
+ * IMAGES is a decode stream (u8, S x S x 3; default stdin). DIR holds train.csv, val.csv and
+ * optionally test.csv (`file_name,label`, label = class index) as written by `split`.
+ * Training goes through libdarknet (common/dn_net.c) with our faster kernels and Adam
+ * (common/dn_fast.c). See docs/train-cnn.md. */
+#include "csv.h"
+#include "dn_net.h"
+#include "err.h"
+#include "idmap.h"
+#include "labels.h"
+#include "mat.h"
+#include "rng.h"
+#include "threads.h"
+#include "progress.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(void)
+{
+    printf("Usage: train-cnn [OPTIONS] --split DIR -o MODEL [IMAGES]\n"
+           "       train-cnn --predict --load MODEL --cfg MODEL.cfg [--split DIR] [IMAGES]\n"
+           "Train the network of a Darknet cfg on a decode stream (IMAGES, default stdin):\n"
+           "Adam or SGD, validation after each epoch, early stopping on validation loss,\n"
+           "then the best epoch's weights are saved and the test rows predicted.\n\n"
+           "Data\n"
+           "      --split DIR        DIR/train.csv, DIR/val.csv and DIR/test.csv if present\n"
+           "                         (file_name,label; label = class index)\n"
+           "      --train CSV, --val CSV, --test CSV   the same files one by one\n"
+           "Network and training\n"
+           "      --cfg FILE         network template (default pipelines/cnn.cfg); its input\n"
+           "                         size and class count are set from the data\n"
+           "  -e, --epochs N         at most N epochs (default 50)\n"
+           "  -p, --patience N       stop after N epochs without a lower validation loss\n"
+           "                         (default 5; 0 = never stop early)\n"
+           "  -b, --batch N          images per step (default 32)\n"
+           "      --lr X             learning rate (default: the cfg's learning_rate)\n"
+           "      --flip, --no-flip  random horizontal flips of training images (default:\n"
+           "                         the cfg's [net] flip=)\n"
+           "      --seed N           initial weights, shuffling, flips, dropout (default 1)\n"
+           "      --max-train N      train on the first N training rows only (benchmarks)\n"
+           "Output\n"
+           "  -o, --model FILE       best weights (Darknet format); the cfg used -> FILE.cfg\n"
+           "      --predictions FILE test predictions CSV file_name,predicted,score\n"
+           "                         (default stdout; score = probability of class 1 for two\n"
+           "                         classes, else of the predicted class)\n"
+           "      --curves FILE      learning curves CSV epoch,train_loss,train_acc,val_loss,val_acc\n"
+           "      --plot FILE        the curves as a PNG (gnuplot)\n"
+           "Prediction only\n"
+           "      --predict          no training: predict test rows (or every row without\n"
+           "                         --split/--test) with --load WEIGHTS and --cfg\n"
+           "      --load FILE        weights to start from (training) or to predict with\n"
+           "Other\n"
+           "  -j, --threads N        threads (default: all cores)\n"
+           "      --plain            Darknet's own kernels and SGD update path (benchmarks)\n"
+           "  -v, --verbose          show Darknet's messages and the layer table\n"
+           "  -h, --help             show this help\n");
+}
+
+/* ------------------------------------------------------------------ data */
+
+typedef struct {
+    const char *path;
+    int64_t n;
+    char **ids;
+    int *label;
+    const uint8_t **img;     /* into the image store, filled after reading the stream */
+} split_set;
+
+static void read_split(split_set *s, const char *path)
+{
+    s->path = path;
+    labels l = labels_read(path);
+    int col = labels_require(&l, "label");
+    s->n = l.nrows;
+    s->ids = xmalloc(sizeof(char *) * (size_t)(s->n ? s->n : 1));
+    s->label = xmalloc(sizeof(int) * (size_t)(s->n ? s->n : 1));
+    s->img = xcalloc((size_t)(s->n ? s->n : 1), sizeof(uint8_t *));
+    for (int64_t i = 0; i < s->n; i++) {
+        s->ids[i] = xstrdup(l.ids[i]);
+        s->label[i] = labels_get(&l, i, col);
+        if (s->label[i] < 0 || s->label[i] > 1000)
+            die("%s:%ld: label %d is not a class index (0, 1, ...)", path, l.lines[i], s->label[i]);
+    }
+    labels_free(&l);
+}
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static char *join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* Reads the image stream, keeping the rows some set lists. Every listed id must appear. */
+static uint8_t *read_images(const char *path, split_set **sets, int nsets, int all,
+                            split_set *all_set, int *S)
+{
+    mat_reader *r = mat_open(path);
+    mat_expect_image(r);
+    const mat_header *h = mat_hdr(r);
+    if (h->shape[2] != 3) die("%s: expected RGB images (3 channels), found %lld", mat_name(r), (long long)h->shape[2]);
+    if (h->shape[0] != h->shape[1]) die("%s: expected square images, found %lldx%lld", mat_name(r), (long long)h->shape[1], (long long)h->shape[0]);
+    *S = (int)h->shape[0];
+    size_t isz = (size_t)mat_cols(h);
+    idmap want;
+    idmap_init(&want);
+    int64_t nwant = 0;
+    for (int k = 0; k < nsets; k++)
+        for (int64_t i = 0; i < sets[k]->n; i++)
+            if (idmap_put(&want, sets[k]->ids[i], nwant) < 0) nwant++;
+    uint8_t *store = NULL;
+    int64_t cap = 0, got = 0;
+    int64_t *slot = NULL;                        /* want index -> store row */
+    if (!all) { slot = xmalloc(sizeof(int64_t) * (size_t)(nwant ? nwant : 1)); for (int64_t i = 0; i < nwant; i++) slot[i] = -1; }
+    char id[MAT_MAX_ID + 1];
+    uint8_t *row = xmalloc(isz);
+    while (mat_read_row(r, id, row)) {
+        int64_t w = -1;
+        if (!all) {
+            w = idmap_get(&want, id);
+            if (w < 0) continue;             /* not in the split: ignored */
+            if (slot[w] >= 0) die("%s: image id '%s' appears twice", mat_name(r), id);
+            slot[w] = got;
+        } else {
+            all_set->ids = xrealloc(all_set->ids, sizeof(char *) * (size_t)(got + 1));
+            all_set->ids[got] = xstrdup(id);
+        }
+        if (got == cap) store = xrealloc(store, isz * (size_t)(cap = cap ? 2 * cap : 256));
+        memcpy(store + (size_t)got * isz, row, isz);
+        got++;
+    }
+    free(row);
+    const char *name = strcmp(path, "-") == 0 ? "the image stream" : path;
+    mat_close(r);
+    if (all) {
+        all_set->n = got;
+        all_set->img = xmalloc(sizeof(uint8_t *) * (size_t)(got ? got : 1));
+        for (int64_t i = 0; i < got; i++) all_set->img[i] = store + (size_t)i * isz;
+    } else {
+        for (int k = 0; k < nsets; k++)
+            for (int64_t i = 0; i < sets[k]->n; i++) {
+                int64_t w = idmap_get(&want, sets[k]->ids[i]);
+                if (slot[w] < 0) die("image '%s' listed in %s is not in %s", sets[k]->ids[i], sets[k]->path, name);
+                sets[k]->img[i] = store + (size_t)slot[w] * isz;
+            }
+        free(slot);
+    }
+    idmap_free(&want);
+    return store;
+}
+
+/* ------------------------------------------------------------------ evaluation */
+
+typedef struct { double loss, acc; } score;
+
+/* Mean cross-entropy and accuracy of the network (inference mode) on a set. */
+static score evaluate(dn_net *net, const split_set *s, float *probs)
+{
+    int K = dn_outputs(net);
+    dn_predict(net, s->img, s->n, probs);
+    double loss = 0;
+    int64_t ok = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        const float *p = probs + i * K;
+        int best = 0;
+        for (int k = 1; k < K; k++) if (p[k] > p[best]) best = k;
+        ok += best == s->label[i];
+        loss -= log(fmax(p[s->label[i]], 1e-12));
+    }
+    score r = {s->n ? loss / s->n : 0, s->n ? (double)ok / s->n : 0};
+    return r;
+}
+
+static void write_predictions(const char *path, const split_set *s, const float *probs, int K)
+{
+    outfile o = out_open(path);
+    fprintf(o.fp, "file_name,predicted,score\n");
+    for (int64_t i = 0; i < s->n; i++) {
+        const float *p = probs + i * K;
+        int best = 0;
+        for (int k = 1; k < K; k++) if (p[k] > p[best]) best = k;
+        csv_put(o.fp, s->ids[i]);
+        fprintf(o.fp, ",%d,%.6f\n", best, K == 2 ? p[1] : p[best]);
+    }
+    out_commit(&o);
+}
+
+static void plot_curves(const char *csv, const char *png)
+{
+    FILE *g = popen("gnuplot 2>&1", "w");
+    if (!g) { warn("cannot run gnuplot: %s", strerror(errno)); return; }
+    fprintf(g,
+            "set terminal pngcairo size 1000,420 font 'sans,10'\n"
+            "set output '%s'\n"
+            "set datafile separator ','\n"
+            "set key autotitle columnhead\n"
+            "set multiplot layout 1,2\n"
+            "set xlabel 'epoch'; set grid\n"
+            "set title 'loss (cross-entropy)'\n"
+            "plot '%s' using 1:2 with linespoints title 'train', '' using 1:4 with linespoints title 'validation'\n"
+            "set title 'accuracy'; set yrange [*:1]\n"
+            "plot '%s' using 1:3 with linespoints title 'train', '' using 1:5 with linespoints title 'validation'\n"
+            "unset multiplot\n",
+            png, csv, csv);
+    int st = pclose(g);
+    if (st != 0) warn("gnuplot failed (status %d); no plot written to %s", st, png);
+}
+
+/* CPU seconds used by the process so far (all threads): with other jobs on the machine,
+ * CPU time per image is a steadier measure of our work than wall time. */
+static double cpu_seconds(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec + u.ru_stime.tv_usec * 1e-6;
+}
+
+/* ------------------------------------------------------------------ main */
+
+static char *default_cfg(const char *argv0)
+{
+    /* pipelines/cnn.cfg beside the bin/ directory holding this program. */
+    char exe[4096];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0) { (void)argv0; return xstrdup("pipelines/cnn.cfg"); }
+    exe[k] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    return join(exe, "../pipelines/cnn.cfg");
+}
+
+int main(int argc, char **argv)
+{
+    err_init(argv[0]);
+    dn_blas_tune(argv);
+    enum { O_SPLIT = 256, O_TRAIN, O_VAL, O_TEST, O_CFG, O_LR, O_FLIP, O_NOFLIP, O_SEED,
+           O_MAXTRAIN, O_PRED, O_CURVES, O_PLOT, O_PREDICT, O_LOAD, O_PLAIN };
+    static const struct option opts[] = {
+        {"split", required_argument, 0, O_SPLIT},   {"train", required_argument, 0, O_TRAIN},
+        {"val", required_argument, 0, O_VAL},       {"test", required_argument, 0, O_TEST},
+        {"cfg", required_argument, 0, O_CFG},       {"epochs", required_argument, 0, 'e'},
+        {"patience", required_argument, 0, 'p'},    {"batch", required_argument, 0, 'b'},
+        {"lr", required_argument, 0, O_LR},         {"flip", no_argument, 0, O_FLIP},
+        {"no-flip", no_argument, 0, O_NOFLIP},      {"seed", required_argument, 0, O_SEED},
+        {"max-train", required_argument, 0, O_MAXTRAIN},
+        {"model", required_argument, 0, 'o'},       {"predictions", required_argument, 0, O_PRED},
+        {"curves", required_argument, 0, O_CURVES}, {"plot", required_argument, 0, O_PLOT},
+        {"predict", no_argument, 0, O_PREDICT},     {"load", required_argument, 0, O_LOAD},
+        {"threads", required_argument, 0, 'j'},     {"plain", no_argument, 0, O_PLAIN},
+        {"verbose", no_argument, 0, 'v'},           {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *split_dir = NULL, *train_csv = NULL, *val_csv = NULL, *test_csv = NULL;
+    const char *model = NULL, *pred_path = "-", *curves = NULL, *plot = NULL, *load = NULL;
+    char *cfg = NULL;
+    int epochs = 50, patience = 5, batch = 32, flip = -1, predict = 0, plain = 0, verbose = 0;
+    int threads = 0;
+    double lr = -1;
+    int64_t max_train = 0;
+    uint64_t seed = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "e:p:b:o:j:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case O_SPLIT: split_dir = optarg; break;
+        case O_TRAIN: train_csv = optarg; break;
+        case O_VAL: val_csv = optarg; break;
+        case O_TEST: test_csv = optarg; break;
+        case O_CFG: cfg = xstrdup(optarg); break;
+        case 'e': epochs = (int)parse_long(optarg, "--epochs", 1, 100000); break;
+        case 'p': patience = (int)parse_long(optarg, "--patience", 0, 100000); break;
+        case 'b': batch = (int)parse_long(optarg, "--batch", 1, 4096); break;
+        case O_LR: lr = parse_double(optarg, "--lr", 1e-9, 10); break;
+        case O_FLIP: flip = 1; break;
+        case O_NOFLIP: flip = 0; break;
+        case O_SEED: seed = parse_seed(optarg); break;
+        case O_MAXTRAIN: max_train = parse_long(optarg, "--max-train", 1, 1L << 40); break;
+        case 'o': model = optarg; break;
+        case O_PRED: pred_path = optarg; break;
+        case O_CURVES: curves = optarg; break;
+        case O_PLOT: plot = optarg; break;
+        case O_PREDICT: predict = 1; break;
+        case O_LOAD: load = optarg; break;
+        case 'j': threads = (int)parse_long(optarg, "--threads", 1, 64); break;
+        case O_PLAIN: plain = 1; break;
+        case 'v': verbose = 1; break;
+        case 'h': usage(); return 0;
+        default: die_usage("unknown option");
+        }
+    }
+    if (argc - optind > 1) die_usage("expected at most one image stream, got %d arguments", argc - optind);
+    const char *images = optind < argc ? argv[optind] : "-";
+    if (strcmp(images, "-") == 0 && isatty(0)) die_usage("expected an image stream on stdin (from decode) or as an argument");
+    char *owned[3] = {0};
+    if (split_dir) {
+        if (!train_csv && !predict) train_csv = owned[0] = join(split_dir, "train.csv");
+        if (!val_csv && !predict) val_csv = owned[1] = join(split_dir, "val.csv");
+        if (!test_csv) {
+            owned[2] = join(split_dir, "test.csv");
+            if (file_exists(owned[2]) || predict) test_csv = owned[2];
+        }
+    }
+    if (predict) {
+        if (!load) die_usage("--predict needs --load WEIGHTS");
+        if (!cfg) die_usage("--predict needs --cfg (the MODEL.cfg saved with the weights)");
+    } else {
+        if (!train_csv || !val_csv) die_usage("training needs --split DIR (or --train and --val)");
+        if (!model) die_usage("training needs -o/--model FILE for the weights");
+    }
+    if (!cfg) cfg = default_cfg(argv[0]);
+    int quiet = getenv("FP_QUIET") != NULL && !verbose;
+    dn_verbose(verbose);
+    dn_fast_threads(threads);
+    dn_fast_set(!plain);
+
+    /* ---- data ---- */
+    split_set train = {0}, val = {0}, test = {0}, all = {0};
+    split_set *sets[3];
+    int nsets = 0;
+    if (train_csv) { read_split(&train, train_csv); sets[nsets++] = &train; }
+    if (val_csv) { read_split(&val, val_csv); sets[nsets++] = &val; }
+    if (test_csv) { read_split(&test, test_csv); sets[nsets++] = &test; }
+    int S;
+    double t_read = now_seconds();
+    uint8_t *store = read_images(images, sets, nsets, predict && !test_csv, &all, &S);
+    t_read = now_seconds() - t_read;
+    if (max_train && train.n > max_train) train.n = max_train;
+
+    int classes = 0;
+    for (int k = 0; k < nsets; k++)
+        for (int64_t i = 0; i < sets[k]->n; i++)
+            if (sets[k]->label[i] + 1 > classes) classes = sets[k]->label[i] + 1;
+    if (classes < 2 && !predict) classes = 2;
+
+    if (predict) {
+        dn_cfg_opts o = {.batch = batch};
+        dn_net *net = dn_load_opts(cfg, load, &o, seed);
+        if (dn_width(net) != S || dn_height(net) != S)
+            die("images are %dx%d but the network in %s takes %dx%d", S, S, cfg, dn_width(net), dn_height(net));
+        if (verbose) dn_describe(net, stderr);
+        split_set *s = test_csv ? &test : &all;
+        int K = dn_outputs(net);
+        float *probs = xmalloc(sizeof(float) * (size_t)(s->n ? s->n : 1) * K);
+        double t0 = now_seconds();
+        if (test_csv) {
+            for (int64_t i = 0; i < s->n; i++)
+                if (s->label[i] >= K) die("%s: label %d but the network has %d classes", test_csv, s->label[i], K);
+            score r = evaluate(net, s, probs);
+            if (!quiet) fprintf(stderr, "%s: %lld test images, accuracy %.4f, loss %.4f (%.1f s)\n", err_prog(), (long long)s->n, r.acc, r.loss, now_seconds() - t0);
+        } else {
+            dn_predict(net, s->img, s->n, probs);
+            if (!quiet) fprintf(stderr, "%s: %lld images predicted (%.1f s)\n", err_prog(), (long long)s->n, now_seconds() - t0);
+        }
+        write_predictions(pred_path, s, probs, K);
+        free(probs);
+        dn_free(net);
+        free(store);
+        return 0;
+    }
+
+    if (train.n < 1) die("%s lists no images", train_csv);
+    if (val.n < 1) die("%s lists no images: early stopping needs a validation set", val_csv);
+
+    /* ---- network ---- */
+    dn_cfg_opts o = {.batch = batch, .height = S, .width = S, .channels = 3, .classes = classes};
+    dn_net *net = dn_load_opts(cfg, load, &o, seed);
+    if (dn_outputs(net) != classes)
+        die("the network in %s ends with %d outputs, not the %d classes (is its last layer [softmax]?)", cfg, dn_outputs(net), classes);
+    if (lr > 0) dn_set_lr(net, (float)lr);
+    if (flip < 0) flip = dn_net_option(net, "flip", 0) != 0;
+    if (verbose) dn_describe(net, stderr);
+    if (plain && dn_is_adam(net)) warn("--plain: Darknet's CPU update ignores adam=1, so this trains with SGD + momentum");
+    if (!quiet)
+        fprintf(stderr, "%s: %lld train / %lld val / %lld test images %dx%d, %d classes, %s lr %g, batch %d%s, %d thread(s)%s\n",
+                err_prog(), (long long)train.n, (long long)val.n, (long long)test.n, S, S, classes,
+                dn_is_adam(net) && !plain ? "Adam" : "SGD+momentum", dn_lr(net), batch, flip ? ", flips" : "",
+                threads ? threads : fp_threads(), plain ? ", plain Darknet kernels" : "");
+
+    FILE *cf = NULL;
+    outfile cout = {0};
+    if (curves) {
+        cout = out_open(curves);
+        cf = cout.fp;
+        fprintf(cf, "epoch,train_loss,train_acc,val_loss,val_acc\n");
+    }
+    rng r;
+    rng_seed_stream(&r, seed, 1);
+    int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)train.n);
+    for (int64_t i = 0; i < train.n; i++) perm[i] = i;
+    const uint8_t **bimg = xmalloc(sizeof(*bimg) * (size_t)batch);
+    int *blab = xmalloc(sizeof(int) * (size_t)batch), *bflip = xmalloc(sizeof(int) * (size_t)batch);
+    float *bprob = xmalloc(sizeof(float) * (size_t)batch * classes);
+    int64_t nprob = val.n > test.n ? val.n : test.n;
+    float *probs = xmalloc(sizeof(float) * (size_t)(nprob ? nprob : 1) * classes);
+    dn_snapshot *best = NULL;
+    double best_loss = INFINITY, t_all = now_seconds(), t_train_total = 0;
+    int best_epoch = 0, since = 0, epoch;
+    score best_val = {0, 0};
+    for (epoch = 1; epoch <= epochs; epoch++) {
+        double t0 = now_seconds(), c0 = cpu_seconds();
+        rng_shuffle(&r, perm, train.n);
+        int64_t steps = (train.n + batch - 1) / batch, ok = 0;
+        double loss = 0;
+        for (int64_t st = 0; st < steps; st++) {
+            /* The last step wraps around to the start of this epoch's order. */
+            for (int b = 0; b < batch; b++) {
+                int64_t i = perm[(st * batch + b) % train.n];
+                bimg[b] = train.img[i];
+                blab[b] = train.label[i];
+                bflip[b] = flip ? (int)rng_below(&r, 2) : 0;
+            }
+            loss += dn_train_batch(net, bimg, blab, bflip, bprob);
+            for (int b = 0; b < batch && st * batch + b < train.n; b++) {
+                const float *p = bprob + (size_t)b * classes;
+                int arg = 0;
+                for (int k = 1; k < classes; k++) if (p[k] > p[arg]) arg = k;
+                ok += arg == blab[b];
+            }
+            if (!isfinite(loss)) die("training diverged at epoch %d (loss is not finite): try a lower --lr", epoch);
+        }
+        double t_train = now_seconds() - t0, c_train = cpu_seconds() - c0;
+        t_train_total += t_train;
+        score tr = {loss / (double)(steps * batch), (double)ok / train.n};
+        score va = evaluate(net, &val, probs);
+        double t_epoch = now_seconds() - t0;
+        if (cf) fprintf(cf, "%d,%.6f,%.6f,%.6f,%.6f\n", epoch, tr.loss, tr.acc, va.loss, va.acc);
+        int improved = va.loss < best_loss;
+        if (!quiet)
+            fprintf(stderr, "%s: epoch %d/%d train loss %.4f acc %.4f | val loss %.4f acc %.4f | train %.2f s (%.0f img/s, cpu %.2f s), epoch %.2f s%s\n",
+                    err_prog(), epoch, epochs, tr.loss, tr.acc, va.loss, va.acc, t_train,
+                    (double)steps * batch / t_train, c_train, t_epoch, improved ? " *" : "");
+        if (improved) {
+            best_loss = va.loss;
+            best_val = va;
+            best_epoch = epoch;
+            since = 0;
+            best = dn_snapshot_take(net, best);
+        } else if (patience && ++since >= patience) {
+            epoch++;
+            break;
+        }
+    }
+    int ran = epoch - 1;
+    if (!best) die("the validation loss was never a number: the network diverged (try a lower --lr)");
+    dn_snapshot_restore(net, best);
+    if (cf) out_commit(&cout);
+    if (curves && plot) plot_curves(curves, plot);
+    else if (plot) warn("--plot needs --curves: no plot written");
+
+    /* ---- save: weights + the cfg actually used ---- */
+    dn_save_weights(net, model);
+    char *cfg_out = xmalloc(strlen(model) + 5);
+    sprintf(cfg_out, "%s.cfg", model);
+    dn_write_cfg(cfg, cfg_out, &o);
+
+    double total = now_seconds() - t_all;
+    if (!quiet)
+        fprintf(stderr, "%s: best epoch %d of %d (val loss %.4f acc %.4f); %.1f s training (%.2f s/epoch), %.1f s in all; saved %s and %s\n",
+                err_prog(), best_epoch, ran, best_val.loss, best_val.acc, t_train_total,
+                t_train_total / ran, total + t_read, model, cfg_out);
+    if (test.n) {
+        score te = evaluate(net, &test, probs);
+        if (!quiet) fprintf(stderr, "%s: test accuracy %.4f (%lld images), loss %.4f\n", err_prog(), te.acc, (long long)test.n, te.loss);
+        write_predictions(pred_path, &test, probs, classes);
+    }
+    dn_snapshot_free(best);
+    dn_free(net);
+    free(cfg_out);
+    free(perm);
+    free(bimg);
+    free(blab);
+    free(bflip);
+    free(bprob);
+    free(probs);
+    free(store);
+    free(cfg);
+    for (int k = 0; k < 3; k++) free(owned[k]);
+    return 0;
+}

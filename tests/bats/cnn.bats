@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# train-cnn: learning an easy synthetic task, learning curves, reproducible weights (same seed,
+# any thread count), reloading for prediction, clean stdout, error messages.
+
+load helpers
+
+# A synthetic dataset made once per file: N images S x S x 3 where image i has class i % K,
+# a bright 8x8 square on dark noise (top-left for class 0, bottom-right for 1, centre for 2,
+# jittered by 0..3 px); split in file order into train/val/test = 60/20/20 %.
+make_cnn_data() { # DIR N CLASSES SIDE
+    local d=$1 n=$2 k=$3 s=$4
+    [ -f "$d/img.npy" ] && return 0
+    mkdir -p "$d/split"
+    awk -v n="$n" -v k="$k" -v S="$s" -v labels="$d/labels.csv" 'BEGIN {
+        srand(1)
+        printf "id"; for (j = 0; j < S * S * 3; j++) printf ",x%d", j; printf "\n"
+        print "file_name,label" > labels
+        for (i = 1; i <= n; i++) {
+            c = i % k
+            if (c == 0) { y0 = 2; x0 = 2 } else if (c == 1) { y0 = S - 12; x0 = S - 12 } else { y0 = S / 2 - 4; x0 = S / 2 - 4 }
+            y0 += int(rand() * 4); x0 += int(rand() * 4)
+            printf "img%d", i
+            for (y = 0; y < S; y++) for (x = 0; x < S; x++) for (ch = 0; ch < 3; ch++) {
+                v = int(rand() * 90)
+                if (y >= y0 && y < y0 + 8 && x >= x0 && x < x0 + 8) v = 160 + int(rand() * 90)
+                printf ",%d", v
+            }
+            printf "\n"
+            print "img" i "," c > labels
+        }
+    }' | mat from-csv --type u8 --shape "${s}x${s}x3" -o "$d/img.npy"
+    awk -v n="$n" -v d="$d/split" 'NR == 1 { print > (d "/train.csv"); print > (d "/val.csv"); print > (d "/test.csv"); next }
+        { f = (NR - 1 <= 0.6 * n) ? "train" : (NR - 1 <= 0.8 * n) ? "val" : "test"; print > (d "/" f ".csv") }' "$d/labels.csv"
+}
+
+setup() {
+    D="$BATS_FILE_TMPDIR/two"
+    make_cnn_data "$D" 240 2 32
+    cd "$BATS_TEST_TMPDIR"
+}
+
+# Accuracy of a predictions CSV against a split CSV (both file_name first, label/predicted second).
+accuracy() {
+    awk -F, 'NR == FNR { if (FNR > 1) truth[$1] = $2; next } FNR > 1 { n++; ok += (truth[$1] == $2) } END { printf "%.4f\n", ok / n }' "$1" "$2"
+}
+
+@test "train-cnn: learns an easy task (test accuracy >= 0.9), curves CSV and PNG, clean stdout" {
+    train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o m.weights --epochs 6 --patience 0 \
+        --curves curves.csv --plot curves.png --seed 3 "$D/img.npy" > pred.csv
+    [ "$(head -1 pred.csv)" = "file_name,predicted,score" ]
+    [ "$(wc -l < pred.csv)" -eq 49 ]                     # 48 test rows: nothing else on stdout
+    acc=$(accuracy "$D/split/test.csv" pred.csv)
+    echo "test accuracy $acc"
+    awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'
+    [ "$(head -1 curves.csv)" = "epoch,train_loss,train_acc,val_loss,val_acc" ]
+    [ "$(wc -l < curves.csv)" -eq 7 ]                    # header + one row per epoch
+    [ "$(head -c 4 curves.png | od -An -c | tr -d ' ')" = "211PNG" ]
+    # the cfg actually used is saved next to the weights, with the data's size and classes
+    grep -q '^height=32$' m.weights.cfg && grep -q '^width=32$' m.weights.cfg
+    [ "$(grep -c '^output=2$' m.weights.cfg)" -eq 1 ]
+}
+
+@test "train-cnn: same seed -> byte-identical weights, with 1 or 2 threads; another seed differs" {
+    for run in a:1 b:2; do
+        train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o "${run%:*}.weights" --epochs 2 \
+            --patience 0 --seed 7 -j "${run#*:}" "$D/img.npy" > "${run%:*}.csv"
+    done
+    cmp a.weights b.weights
+    cmp a.csv b.csv
+    train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o c.weights --epochs 2 --patience 0 \
+        --seed 8 "$D/img.npy" > c.csv
+    ! cmp -s a.weights c.weights
+}
+
+@test "train-cnn --predict: reloading the saved weights reproduces the test predictions exactly" {
+    train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o m.weights --epochs 3 --patience 0 \
+        "$D/img.npy" > pred.csv
+    train-cnn --predict --load m.weights --cfg m.weights.cfg --split "$D/split" "$D/img.npy" > again.csv
+    cmp pred.csv again.csv
+    # without a split: every row of the stream, in stream order
+    train-cnn --predict --load m.weights --cfg m.weights.cfg < "$D/img.npy" > all.csv
+    [ "$(wc -l < all.csv)" -eq 241 ]
+    [ "$(sed -n 2p all.csv | cut -d, -f1)" = img1 ]
+}
+
+@test "train-cnn: early stopping on validation loss restores the best epoch's weights" {
+    train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o m.weights --epochs 12 \
+        --patience 2 --lr 0.01 --curves c.csv "$D/img.npy" > /dev/null
+    # stopping rule: the run ends `patience` epochs after the best one, or at --epochs
+    read -r best ran best_acc < <(awk -F, 'NR > 1 { if (b == "" || $4 < b) { b = $4; e = $1; a = $5 } n = $1 } END { print e, n, a }' c.csv)
+    echo "best epoch $best of $ran (val acc $best_acc)"
+    [ "$ran" -eq $((best + 2 < 12 ? best + 2 : 12)) ]
+    # the saved weights are the best epoch's: they give that epoch's validation accuracy
+    train-cnn --predict --load m.weights --cfg m.weights.cfg --test "$D/split/val.csv" "$D/img.npy" > val.csv
+    [ "$(accuracy "$D/split/val.csv" val.csv)" = "$(printf '%.4f' "$best_acc")" ]
+}
+
+@test "train-cnn: class count and size come from the data (3 classes, 24x24)" {
+    D3="$BATS_FILE_TMPDIR/three"
+    make_cnn_data "$D3" 150 3 24
+    train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D3/split" -o m.weights --epochs 4 --patience 0 \
+        "$D3/img.npy" > pred.csv
+    [ "$(grep -c '^output=3$' m.weights.cfg)" -eq 1 ]
+    cut -d, -f2 pred.csv | tail -n +2 | sort -u | grep -qv '^[012]$' && false
+    awk -F, 'NR > 1 && ($3 < 0 || $3 > 1) { exit 1 }' pred.csv
+}
+
+@test "train-cnn --plain: Darknet's own kernels train the same network" {
+    env -u FP_QUIET train-cnn --plain --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o m.weights \
+        --epochs 1 --patience 0 --max-train 64 "$D/img.npy" > pred.csv 2> err.txt
+    grep -q "plain Darknet kernels" err.txt
+    [ "$(wc -l < pred.csv)" -eq 49 ]
+}
+
+@test "train-cnn: errors name what is wrong" {
+    run train-cnn --cfg nosuch.cfg --split "$D/split" -o m.weights "$D/img.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"cannot open cfg nosuch.cfg"* ]]
+    mkdir bad && cp "$D/split/"*.csv bad/ && echo "ghost,1" >> bad/val.csv
+    run train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split bad -o m.weights "$D/img.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"image 'ghost' listed in bad/val.csv is not in $D/img.npy"* ]]
+    run train-cnn --predict --load nosuch.weights --cfg "$ROOT/pipelines/cnn.cfg" "$D/img.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"cannot open weights nosuch.weights"* ]]
+    run train-cnn --split "$D/split" "$D/img.npy"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"-o/--model"* ]]
+    [ ! -e m.weights ]
+}
