@@ -29,7 +29,6 @@ K_TAG      := $(if $(K),k$(K),kauto)
 FILTER_OUT := $(FILTER_DIR)/$(K_TAG)$(if $(NOISE_REF),-ref$(NOISE_REF))
 CLUSTERS   := $(FILTER_DIR)/clusters-$(K_TAG).npy
 FILTERED   := $(FILTER_OUT)/filtered.csv
-export FP_QUIET
 
 .PHONY: filter filter-move filter-restore filter-clean
 
