@@ -85,6 +85,10 @@ clean:
 
 -include $(wildcard pipelines/*.mk)
 
-# The default job: build everything, then filter the built-in generated dataset (DATA).
+# The default job: build everything, filter the dataset (DATA, default: the built-in
+# generated one), then the fast methods (raw-pixel SVM and transfer SVM) for every task, or
+# every method for `task=NAME`.
 default: build
 	$(MAKE) filter
+	$(MAKE) $(if $(task),svm transfer cnn,svm transfer)
+	@$(MAKE) -s summary

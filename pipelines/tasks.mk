@@ -29,13 +29,18 @@ endif
 endif
 SELECTED := $(if $(task),$(task),$(TASKS))
 
-.PHONY: svm transfer cnn tasks
+.PHONY: svm transfer cnn tasks summary
 svm:      $(SELECTED:%=$(TASKS_ROOT)/%/svm/report.txt)
 transfer: $(SELECTED:%=$(TASKS_ROOT)/%/transfer/report.txt)
 cnn:      $(SELECTED:%=$(TASKS_ROOT)/%/cnn/report.txt)
 tasks:    svm transfer cnn
+	@$(MAKE) -s summary
+
+# Test accuracy of every task and method trained so far.
+summary:
+	@echo "test accuracy ($(FILTER_OUT)/tasks):"
 	@for t in $(SELECTED); do for m in $(METHODS); do \
-	  f=$(TASKS_ROOT)/$$t/$$m/metrics.csv; [ -f $$f ] && printf '%-11s %-9s accuracy %s\n' $$t $$m $$(grep '^accuracy,' $$f | cut -d, -f2); \
+	  f=$(TASKS_ROOT)/$$t/$$m/metrics.csv; [ -f $$f ] || continue; printf '%-11s %-9s accuracy %s\n' $$t $$m $$(grep '^accuracy,' $$f | cut -d, -f2); \
 	done; done
 
 # One split per task, shared by every method.
