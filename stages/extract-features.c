@@ -7,6 +7,7 @@
  *                                                 CNN codes from any Darknet network
  * Rows are processed in batches on all cores and written in input order; memory holds one
  * batch whatever the number of rows. See docs/extract-features.md. */
+#include "dn_net.h"
 #include "err.h"
 #include "image.h"
 #include "imgfeat.h"
@@ -81,6 +82,49 @@ static void one_row(void *vctx, int64_t i, int thread)
     else raw_row(c, img, out);
 }
 
+/* CNN codes: batches of images through a Darknet network (its own threads), the chosen
+ * layer's activations pooled over space. Images are area-resized to the network's input. */
+static int cnn_codes(const char *in, const char *out, const char *cfg, const char *weights,
+                     int layer, int pool_max)
+{
+    mat_reader *r = mat_open(in);
+    mat_expect_image(r);
+    const mat_header *ih = mat_hdr(r);
+    if (ih->shape[2] != 3) die("%s: expected RGB rows (3 channels)", mat_name(r));
+    dn_net *net = dn_load(cfg, weights, BATCH, 1);
+    int nh = dn_height(net), nw = dn_width(net), h = (int)ih->shape[0], w = (int)ih->shape[1];
+    int len = dn_code_len(net, layer);
+    mat_header oh = mat_header_vec(MAT_F32, ih->rows, len, ih->idw);
+    mat_writer *wr = mat_create(out, &oh);
+    size_t in_bytes = (size_t)h * w * 3, net_bytes = (size_t)nh * nw * 3;
+    uint8_t *inbuf = xmalloc(in_bytes * BATCH), *netbuf = xmalloc(net_bytes * BATCH);
+    float *codes = xmalloc(sizeof(float) * (size_t)len * BATCH);
+    char (*ids)[MAT_MAX_ID + 1] = xmalloc(sizeof(*ids) * BATCH);
+    progress pr;
+    progress_start(&pr, "extract-features", "images", ih->rows);
+    int64_t done = 0;
+    for (;;) {
+        int n = 0;
+        while (n < BATCH && mat_read_row(r, ids[n], inbuf + (size_t)n * in_bytes)) n++;
+        if (n == 0) break;
+        for (int i = 0; i < n; i++)
+            img_resize_area(inbuf + (size_t)i * in_bytes, w, h, netbuf + (size_t)i * net_bytes, nw, nh, 3);
+        dn_codes(net, netbuf, n, nh, nw, layer, pool_max, codes);
+        for (int i = 0; i < n; i++) mat_write_row(wr, ids[i], codes + (size_t)i * len);
+        done += n;
+        progress_update(&pr, done);
+    }
+    mat_finish(wr);
+    progress_end(&pr);
+    dn_free(net);
+    mat_close(r);
+    free(inbuf);
+    free(netbuf);
+    free(codes);
+    free(ids);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     err_init(argv[0]);
@@ -93,7 +137,8 @@ int main(int argc, char **argv)
         {0, 0, 0, 0}};
     method m = METHOD_HAND;
     int size = 0, gray = 0, threads = 0;
-    const char *out = "-", *cfg = NULL;
+    const char *out = "-", *cfg = NULL, *weights = NULL;
+    int layer = -2, pool_max = 0;
     int c;
     while ((c = getopt_long(argc, argv, "m:s:o:j:h", opts, NULL)) != -1) {
         switch (c) {
@@ -106,7 +151,13 @@ int main(int argc, char **argv)
         case 's': size = (int)parse_long(optarg, "--size", 1, 4096); break;
         case 'g': gray = 1; break;
         case 'C': cfg = optarg; m = METHOD_CNN; break;
-        case 'W': case 'L': case 'P': break;
+        case 'W': weights = optarg; break;
+        case 'L': layer = (int)parse_long(optarg, "--layer", -1000, 1000); break;
+        case 'P':
+            if (strcmp(optarg, "avg") == 0) pool_max = 0;
+            else if (strcmp(optarg, "max") == 0) pool_max = 1;
+            else die_usage("--pool: expected avg or max, got '%s'", optarg);
+            break;
         case 'o': out = optarg; break;
         case 'j': threads = (int)parse_long(optarg, "--threads", 1, 64); break;
         case 'h': usage(); return 0;
@@ -114,11 +165,12 @@ int main(int argc, char **argv)
         }
     }
     if (argc - optind > 1) die_usage("expected at most one input stream");
-    if (m == METHOD_CNN) {
-        (void)cfg;
-        die("--method cnn is not available in this build yet");
-    }
+    if (m == METHOD_CNN && !cfg) die_usage("--method cnn needs --cfg FILE");
     const char *in = optind < argc ? argv[optind] : "-";
+    if (m == METHOD_CNN) {
+        dn_blas_tune(argv);
+        return cnn_codes(in, out, cfg, weights, layer, pool_max);
+    }
     mat_reader *r = mat_open(in);
     mat_expect_image(r);
     const mat_header *ih = mat_hdr(r);

@@ -79,3 +79,18 @@ col() { # col FILE ROW(1-based) COLUMN(0-based feature index)
     run extract-features --method bogus v.npy
     [ "$status" -eq 2 ]
 }
+
+@test "extract-features --cfg: CNN codes of a Darknet network, one row per image, ids kept" {
+    awk 'BEGIN { srand(3); printf "id"; for (i = 0; i < 16*16*3; i++) printf ",x%d", i; print ""
+                 for (r = 0; r < 5; r++) { printf "im%d", r; for (i = 0; i < 16*16*3; i++) printf ",%d", int(rand()*256); print "" } }' |
+        mat from-csv --type u8 --shape 16x16x3 > imgs.npy
+    # the 512-unit dense layer of the project's CNN (third layer from the end, after dropout)
+    extract-features --cfg "$ROOT/pipelines/cnn.cfg" --layer -3 imgs.npy > codes.npy
+    run mat info codes.npy
+    [[ "$output" == "codes.npy: 5 rows x 512 f32"* ]]
+    [ "$(mat ids codes.npy | tail -1)" = im4 ]
+    # the same seed and input give the same codes
+    extract-features --cfg "$ROOT/pipelines/cnn.cfg" --layer -3 imgs.npy | cmp - codes.npy
+    run extract-features --cfg /nonexistent.cfg imgs.npy
+    [ "$status" -eq 1 ]
+}
