@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -601,6 +602,17 @@ mat_dense mat_load_dense(const char *path)
 }
 
 const char *mat_dense_id(const mat_dense *m, int64_t i) { return m->ids + i * (m->idw + 1); }
+
+void mat_dense_check_finite(const mat_dense *m, const char *name)
+{
+    for (int64_t i = 0; i < m->rows; i++)
+        for (int64_t j = 0; j < m->cols; j++) {
+            double v = m->x[i * m->cols + j];
+            if (!isfinite(v))
+                die("%s: row %lld (id '%s') column %lld is %s", name, (long long)i + 1,
+                    mat_dense_id(m, i), (long long)j, isnan(v) ? "NaN" : "infinite");
+        }
+}
 
 void mat_dense_free(mat_dense *m)
 {

@@ -82,6 +82,9 @@ typedef struct {
 mat_dense mat_load_dense(const char *path);            /* any type, converted to double */
 const char *mat_dense_id(const mat_dense *m, int64_t i);
 void mat_dense_free(mat_dense *m);
+/* Dies naming the first NaN/Inf (row, id, column): statistics of such rows would be silently
+ * meaningless. `name` is the stream's name for the message. */
+void mat_dense_check_finite(const mat_dense *m, const char *name);
 /* Writes a dense matrix of doubles as type T with the given ids. */
 void mat_save_dense(const char *path, const mat_dense *m, mat_type t);
 

@@ -40,17 +40,6 @@ static void usage(void)
            "stderr gets the inertia (sum of squared distances to the centres) and cluster sizes.\n");
 }
 
-static void check_finite(const mat_dense *m, const char *name)
-{
-    for (int64_t i = 0; i < m->rows; i++)
-        for (int64_t j = 0; j < m->cols; j++) {
-            double v = m->x[i * m->cols + j];
-            if (!isfinite(v))
-                die("%s: row %lld (id '%s') column %lld is %s", name, (long long)i + 1,
-                    mat_dense_id(m, i), (long long)j, isnan(v) ? "NaN" : "infinite");
-        }
-}
-
 /* Label output, either stream or CSV, one row at a time. */
 typedef struct {
     mat_writer *w;
@@ -188,7 +177,7 @@ int main(int argc, char **argv)
 
     mat_dense X = mat_load_dense(input);
     if (X.rows == 0) die("%s: empty input: no rows to cluster", name);
-    check_finite(&X, name);
+    mat_dense_check_finite(&X, name);
 
     if (elbow) {
         if (kmax > X.rows) die("%s: k = %d needs at least %d rows, got %lld", name, kmax, kmax, (long long)X.rows);

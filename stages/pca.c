@@ -49,18 +49,6 @@ static void usage(void)
            PCA_EXACT_MAX_DIM);
 }
 
-/* Dies naming the first NaN/Inf: PCA of such rows would be silently meaningless. */
-static void check_finite(const mat_dense *m, const char *name)
-{
-    for (int64_t i = 0; i < m->rows; i++)
-        for (int64_t j = 0; j < m->cols; j++) {
-            double v = m->x[i * m->cols + j];
-            if (!isfinite(v))
-                die("%s: row %lld (id '%s') column %lld is %s", name, (long long)i + 1,
-                    mat_dense_id(m, i), (long long)j, isnan(v) ? "NaN" : "infinite");
-        }
-}
-
 static void report(const pca_model *m, int64_t n, const char *report_path, int quiet)
 {
     const char *how = m->method == PCA_EXACT ? "exact eigendecomposition" : "randomized SVD";
@@ -187,7 +175,7 @@ int main(int argc, char **argv)
 
     mat_dense X = mat_load_dense(input);
     if (X.rows == 0) die("empty input: no rows to fit");
-    check_finite(&X, strcmp(input, "-") ? input : "stdin");
+    mat_dense_check_finite(&X, strcmp(input, "-") ? input : "stdin");
     double t0 = now_seconds();
     mat_dense Y = {.rows = X.rows, .idw = X.idw, .ids = X.ids};
     pca_model m = pca_fit_transform(X.x, X.rows, X.cols, &p, &Y.x);

@@ -93,13 +93,7 @@ int main(int argc, char **argv)
 
     mat_dense X = mat_load_dense(input);
     if (X.rows == 0) die("%s: empty input: no rows to embed", name);
-    for (int64_t i = 0; i < X.rows; i++)
-        for (int64_t j = 0; j < X.cols; j++) {
-            double v = X.x[i * X.cols + j];
-            if (!isfinite(v))
-                die("%s: row %lld (id '%s') column %lld is %s", name, (long long)i + 1,
-                    mat_dense_id(&X, i), (long long)j, isnan(v) ? "NaN" : "infinite");
-        }
+    mat_dense_check_finite(&X, name);
     mat_dense Y = {.rows = X.rows, .cols = p.dims, .idw = X.idw, .ids = X.ids};
     Y.x = xmalloc((size_t)(X.rows * p.dims) * sizeof *Y.x);
     double kl = tsne_run(X.x, X.rows, X.cols, &p, Y.x);
