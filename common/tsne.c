@@ -425,7 +425,7 @@ static inline __attribute__((always_inline)) void attract_d(grad_job *g, int64_t
         double p = g->P->val[a];
         double pw = p / (1.0 + d2);
         for (int b = 0; b < dims; b++) fa[b] += pw * diff[b];
-        if (g->kl) kl += p * log(p * (1.0 + d2));
+        if (g->kl && p > 0) kl += p * log(p * (1.0 + d2));   /* 0 log 0 = 0 */
     }
     for (int b = 0; b < dims; b++) g->attr[i * dims + b] = fa[b];
     if (g->kl) g->kl[i] = kl;

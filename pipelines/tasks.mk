@@ -60,16 +60,23 @@ $(TASKS_ROOT)/%/svm/model.txt: $(FILTER_DIR)/raw$(SVM_SIZE).npy $(TASKS_ROOT)/%/
 	  --search-log $(@D)/search.csv --save $@ $< 2> $(@D)/train.log || { cat $(@D)/train.log >&2; exit 1; }
 
 # ---- transfer: features -> SVM ----
-# Features: a user's backbone (BACKBONE=cfg WEIGHTS=file), else the hand-crafted features.
-TRANSFER_FEATURES := $(if $(BACKBONE),$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy,$(FILTER_DIR)/features.npy)
-TRANSFER_KIND     := $(if $(BACKBONE),CNN codes of $(BACKBONE) + $(WEIGHTS),hand-crafted features (no CNN backbone given))
+# Features, in order of preference: a user's backbone (BACKBONE=cfg WEIGHTS=file); else the
+# penultimate (512-unit) layer of the CNN that `make task=T cnn` trained on the same training
+# rows, when it exists; else the hand-crafted features. features.txt records which.
+CNN_CODE_LAYER ?= -3
+transfer_features = $(if $(BACKBONE),$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy,$(if $(wildcard $(TASKS_ROOT)/$(1)/cnn/model.weights),$(TASKS_ROOT)/$(1)/cnn/codes.npy,$(FILTER_DIR)/features.npy))
+transfer_kind = $(if $(BACKBONE),CNN codes of $(BACKBONE) + $(WEIGHTS),$(if $(wildcard $(TASKS_ROOT)/$(1)/cnn/model.weights),CNN codes (layer $(CNN_CODE_LAYER)) of the custom CNN trained on this task's training rows,hand-crafted features (no CNN trained for this task yet and no BACKBONE given)))
 
 $(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy: $(FILTER_DIR)/images.npy $(BACKBONE) $(WEIGHTS) bin/extract-features
 	bin/extract-features --cfg $(BACKBONE) $(if $(WEIGHTS),--weights $(WEIGHTS)) $< -o $@
 
-$(TASKS_ROOT)/%/transfer/model.txt: $(TRANSFER_FEATURES) $(TASKS_ROOT)/%/split/.done bin/train-svm
+$(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(CNN_IMAGES) bin/extract-features
+	bin/extract-features --cfg $<.cfg --weights $< --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
+
+.SECONDEXPANSION:
+$(TASKS_ROOT)/%/transfer/model.txt: $$(call transfer_features,$$*) $(TASKS_ROOT)/%/split/.done bin/train-svm
 	@mkdir -p $(@D)
-	@echo "$(TRANSFER_KIND)" > $(@D)/features.txt
+	@echo "$(call transfer_kind,$*)" > $(@D)/features.txt
 	bin/train-svm --task $* --balanced --seed $(SEED) --n-iter $(SVM_ITER) --folds $(SVM_FOLDS) \
 	  --train $(TASKS_ROOT)/$*/split/train.csv --val $(TASKS_ROOT)/$*/split/val.csv \
 	  --search-log $(@D)/search.csv --save $@ $< 2> $(@D)/train.log || { cat $(@D)/train.log >&2; exit 1; }
@@ -78,8 +85,8 @@ $(TASKS_ROOT)/%/transfer/model.txt: $(TRANSFER_FEATURES) $(TASKS_ROOT)/%/split/.
 $(TASKS_ROOT)/%/svm/pred.csv: $(TASKS_ROOT)/%/svm/model.txt $(FILTER_DIR)/raw$(SVM_SIZE).npy
 	bin/train-svm --load $< --predict --ids $(TASKS_ROOT)/$*/split/test.csv -o $@ $(FILTER_DIR)/raw$(SVM_SIZE).npy
 
-$(TASKS_ROOT)/%/transfer/pred.csv: $(TASKS_ROOT)/%/transfer/model.txt $(TRANSFER_FEATURES)
-	bin/train-svm --load $< --predict --ids $(TASKS_ROOT)/$*/split/test.csv -o $@ $(TRANSFER_FEATURES)
+$(TASKS_ROOT)/%/transfer/pred.csv: $(TASKS_ROOT)/%/transfer/model.txt $$(call transfer_features,$$*)
+	bin/train-svm --load $< --predict --ids $(TASKS_ROOT)/$*/split/test.csv -o $@ $(call transfer_features,$*)
 
 # ---- the custom CNN ----
 $(FILTER_DIR)/images$(CNN_SIZE).npy: $(DATA)/attribute_list.csv bin/decode | $(FILTER_DIR)/.dir
@@ -92,6 +99,8 @@ $(TASKS_ROOT)/%/cnn/pred.csv: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(CNN_CF
 	bin/train-cnn --cfg $(CNN_CFG) --split $(TASKS_ROOT)/$*/split --seed $(SEED) --epochs $(CNN_EPOCHS) \
 	  -o $(@D)/model.weights --curves $(@D)/curves.csv --plot $(@D)/curves.png \
 	  --predictions $@.tmp $< 2> $(@D)/train.log && mv $@.tmp $@ || { cat $(@D)/train.log >&2; exit 1; }
+
+$(TASKS_ROOT)/%/cnn/model.weights: $(TASKS_ROOT)/%/cnn/pred.csv ;
 
 # ---- reports (every method) ----
 $(TASKS_ROOT)/%/report.txt: $(TASKS_ROOT)/%/pred.csv bin/evaluate
