@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """bench/svm_sklearn.py - the scikit-learn side of bench/svm.sh.
 
-    svm_sklearn.py FEATURES.npy SPLIT_DIR SEARCH_LOG.csv SEED
+    svm_sklearn.py FEATURES.npy SPLIT_DIR SEARCH_LOG.csv SEED [FOLD_LOG.csv]
 
 Loads our feature stream (a NumPy record array with 'id' and 'x'), the split's train.csv and
-test.csv, and the C candidates train-svm tried (SEARCH_LOG, column c). For SVC(kernel='linear')
-and LinearSVC, both with class_weight='balanced', runs the same search as train-svm: every
-candidate scored by stratified 3-fold cross-validation accuracy on the standardised training
-rows, the best refitted on all of them. Prints one line per model:
+test.csv, the C candidates train-svm tried (SEARCH_LOG, column c) and, when given, the fold
+of every training row it used (FOLD_LOG, from --fold-log; else scikit-learn's own stratified
+3-fold split with SEED). For SVC(kernel='linear') and LinearSVC, both with
+class_weight='balanced', runs the same search as train-svm: every candidate scored by
+cross-validated accuracy on the standardised training rows, the best refitted on all of
+them. Prints one line per model:
     NAME ACCURACY WALL_SECONDS CPU_SECONDS BEST_C
 with the time of standardisation + search + refit (not of loading).
 """
@@ -18,7 +20,7 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
@@ -40,14 +42,19 @@ def main():
     Xte = X[[index[i] for i in te_ids]].astype(np.float64)
     with open(log) as f:
         cands = [float(r["c"]) for r in csv.DictReader(f)]
-    folds = 3
+    if len(sys.argv) > 5:
+        with open(sys.argv[5]) as f:
+            fold_of = {r["file_name"]: int(r["fold"]) for r in csv.DictReader(f)}
+        cv = PredefinedSplit([fold_of[i] for i in tr_ids])
+    else:
+        cv = StratifiedKFold(3, shuffle=True, random_state=seed)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     for name, model in [("SVC", SVC(kernel="linear", class_weight="balanced")),
                         ("LinearSVC", LinearSVC(class_weight="balanced"))]:
         w0, c0 = time.perf_counter(), time.process_time()
         scaler = StandardScaler().fit(Xtr)
         search = GridSearchCV(model, {"C": cands}, scoring="accuracy", refit=True,
-                              cv=StratifiedKFold(folds, shuffle=True, random_state=seed))
+                              cv=cv)
         search.fit(scaler.transform(Xtr), ytr)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
         acc = float(np.mean(search.predict(scaler.transform(Xte)) == yte))

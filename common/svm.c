@@ -586,11 +586,9 @@ static void cv_item(void *vctx, int64_t item, int thread)
     c->seconds[item] = cpu_seconds() - t0;
 }
 
-void svm_cv(const svm_problem *pb, const svm_params *p, const double *C, int n, int folds,
-            double *acc, double *seconds)
+void svm_cv(const svm_problem *pb, const svm_params *p, const double *C, int n, const int *fold,
+            int folds, double *acc, double *seconds)
 {
-    int *fold = xmalloc(sizeof(int) * (size_t)pb->n);
-    split_folds(pb->y, pb->n, pb->nclass, folds, p->seed, fold);
     int64_t items = (int64_t)n * folds;
     cv_ctx ctx = {pb, p, C, folds, xcalloc((size_t)folds, sizeof(view)), fold,
                   xcalloc((size_t)items, sizeof(int64_t)), xcalloc((size_t)items, sizeof(double))};
@@ -610,7 +608,6 @@ void svm_cv(const svm_problem *pb, const svm_params *p, const double *C, int n, 
     free(ctx.views);
     free(ctx.correct);
     free(ctx.seconds);
-    free(fold);
 }
 
 /* ------------------------------------------------------------------ the final model */

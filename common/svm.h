@@ -2,17 +2,18 @@
  * per-feature standardisation, class weights, a random search of C by stratified k-fold
  * cross-validation run on every core, prediction, and a plain-text model file.
  *
- * The problem solved, for classes encoded as y_i = +-1 (one-vs-rest for k > 2 classes):
- *     min_w  1/2 |w|^2 + sum_i C_{y_i} max(0, 1 - y_i (w . z_i + b))^2
- * z_i the standardised features, b a bias learned as the weight of a constant feature 1 (so
- * it is regularised too, as in LIBLINEAR's -B 1), C_c = C or C * n / (k n_c) with balanced
- * class weights. For k > 2 classes see svm_multi.
+ * The problem solved, for two classes encoded as y_i = +-1:
+ *     min_w,b  1/2 (|w|^2 + (b/B)^2) + sum_i C_{y_i} max(0, 1 - y_i (w . z_i + b))^2
+ * z_i the standardised features; b is learned as the weight of a constant feature of value
+ * B, the root-mean-square row norm, which leaves it practically unregularised (LIBLINEAR's
+ * usual B = 1 costs a lot of accuracy on thousands of standardised features); C_c = C, or
+ * C n / (k n_c) with balanced class weights. For k > 2 classes see svm_multi.
  *
- * When the rows are fewer than the features (1500 images of 64x64x3 = 12288 pixels) the
- * rows are first expressed in an orthonormal basis of their own span (svm_params.project):
- * the solution w of any L2-regularised linear model lies in that span, so the problem and
- * every prediction are unchanged, but each LIBLINEAR pass costs n x n instead of n x d.
- * See docs/train-svm.md for the maths. */
+ * When the rows are fewer than the features (1400 images of 64x64x3 = 12288 pixels) the
+ * rows are replaced by the rows of a pivoted Cholesky factor of their Gram matrix
+ * (svm_params.project): the SVM's dual sees the rows only through their inner products, so
+ * the problem and every prediction are unchanged, but a LIBLINEAR pass costs n^2/2 instead
+ * of n d. See docs/train-svm.md for the maths. */
 #ifndef FP_SVM_H
 #define FP_SVM_H
 
@@ -39,7 +40,7 @@ typedef struct {
     int verbose;            /* LIBLINEAR's own messages to stderr (else silenced) */
 } svm_params;
 
-/* A trained model: standardisation + one linear decision function per class. */
+/* A trained model: standardisation + the linear decision functions of its scheme. */
 typedef struct {
     int64_t d;              /* features per row */
     int nclass;             /* classes (internal index 0..nclass-1) */
@@ -74,11 +75,12 @@ void svm_problem_free(svm_problem *pb);
 
 /* Random search: C candidates drawn log-uniformly from [c_min, c_max] with `seed`. */
 void svm_c_candidates(double c_min, double c_max, int n, uint64_t seed, double *c);
-/* Stratified k-fold cross-validated accuracy of each of the n candidates C[i] (pooled over the
- * folds: correct / rows). All candidate x fold fits run in parallel; the results do not
- * depend on the number of threads. seconds[i] (may be NULL) gets each candidate's CPU time. */
-void svm_cv(const svm_problem *pb, const svm_params *p, const double *C, int n, int folds,
-            double *acc, double *seconds);
+/* Cross-validated accuracy of each of the n candidates C[i], row i being held out in fold
+ * fold[i] (0..folds-1; split_folds() makes them stratified), pooled over the folds:
+ * correct / rows. All candidate x fold fits run in parallel; the results do not depend on
+ * the number of threads. seconds[i] (may be NULL) gets each candidate's CPU time. */
+void svm_cv(const svm_problem *pb, const svm_params *p, const double *C, int n, const int *fold,
+            int folds, double *acc, double *seconds);
 /* Trains on every row with the given C; the model's weights apply to standardised features
  * of the original space (projection undone). The caller fills mean/scale and metadata. */
 void svm_fit(const svm_problem *pb, const svm_params *p, double C, svm_model *m);

@@ -48,6 +48,7 @@ static void usage(void)
            "      --eps E          LIBLINEAR stopping tolerance (default: its own)\n"
            "      --project P      auto (default: when rows < features), on or off\n"
            "      --search-log CSV write c,cv_accuracy,cpu_seconds for every candidate\n"
+           "      --fold-log CSV   write file_name,fold: the fold of every training row\n"
            "      --save MODEL     write the model (text, atomically)\n"
            "  -j, --threads N      cross-validation threads (default: all cores)\n"
            "  -v, --verbose        show LIBLINEAR's own messages\n\n"
@@ -62,7 +63,7 @@ static void usage(void)
 }
 
 typedef struct {
-    const char *train, *val, *load, *save, *ids, *out, *features, *search_log;
+    const char *train, *val, *load, *save, *ids, *out, *features, *search_log, *fold_log;
     const task_def *task;
     int predict, n_iter, folds;
     double c, c_min, c_max;
@@ -273,16 +274,32 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Random search over C; returns the best (ties: the smaller C). */
-static double search_c(const options *o, const svm_problem *pb)
+/* --fold-log: file_name,fold of every training row. */
+static void write_folds(const char *path, const labelled *train, const int *fold)
+{
+    outfile f = out_open(path);
+    fprintf(f.fp, "file_name,fold\n");
+    for (int64_t i = 0; i < train->n; i++) {
+        csv_put(f.fp, train->ids[i]);
+        fprintf(f.fp, ",%d\n", fold[i]);
+    }
+    out_commit(&f);
+}
+
+/* Random search over C, scored on stratified folds; returns the best (ties: the smaller C). */
+static double search_c(const options *o, const svm_problem *pb, const labelled *train)
 {
     int n = o->n_iter;
     double *c = xmalloc(sizeof(double) * (size_t)n), *acc = xmalloc(sizeof(double) * (size_t)n),
            *sec = xmalloc(sizeof(double) * (size_t)n);
     svm_c_candidates(o->c_min, o->c_max, n, o->p.seed, c);
     qsort(c, (size_t)n, sizeof *c, cmp_double);
+    int *fold = xmalloc(sizeof(int) * (size_t)train->n);
+    split_folds(train->y, train->n, train->nclass, o->folds, o->p.seed, fold);
+    if (o->fold_log) write_folds(o->fold_log, train, fold);
     double t0 = now_seconds();
-    svm_cv(pb, &o->p, c, n, o->folds, acc, sec);
+    svm_cv(pb, &o->p, c, n, fold, o->folds, acc, sec);
+    free(fold);
     int best = 0;
     for (int i = 0; i < n; i++) {
         fprintf(stderr, "train-svm: C=%-11.4e cv accuracy %.4f  (%d fits, cpu %.2f s)\n", c[i],
@@ -329,7 +346,7 @@ static void train_mode(const options *o)
             PRId64 " features%s (prepared in %.2f s)\n", n, shape, in.train.nclass,
             svm_problem_solver(pb), svm_problem_dim(pb),
             svm_problem_projected(pb) ? " (span projection)" : "", now_seconds() - t0);
-    double C = o->c > 0 ? o->c : search_c(o, pb);
+    double C = o->c > 0 ? o->c : search_c(o, pb, &in.train);
     double t1 = now_seconds();
     svm_fit(pb, &o->p, C, &m);
     double t2 = now_seconds();
@@ -377,7 +394,7 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 256 << 20);
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
     enum { O_TRAIN = 256, O_VAL, O_C, O_CMIN, O_CMAX, O_NITER, O_FOLDS, O_BAL, O_MULTI,
-           O_SOLVER, O_EPS, O_PROJECT, O_LOG, O_SAVE, O_LOAD, O_PREDICT, O_IDS };
+           O_SOLVER, O_EPS, O_PROJECT, O_LOG, O_FOLDLOG, O_SAVE, O_LOAD, O_PREDICT, O_IDS };
     static const struct option opts[] = {
         {"train", required_argument, 0, O_TRAIN},   {"task", required_argument, 0, 't'},
         {"val", required_argument, 0, O_VAL},       {"c", required_argument, 0, O_C},
@@ -387,6 +404,7 @@ int main(int argc, char **argv)
         {"multi", required_argument, 0, O_MULTI},   {"solver", required_argument, 0, O_SOLVER},
         {"eps", required_argument, 0, O_EPS},       {"project", required_argument, 0, O_PROJECT},
         {"search-log", required_argument, 0, O_LOG}, {"save", required_argument, 0, O_SAVE},
+        {"fold-log", required_argument, 0, O_FOLDLOG},
         {"load", required_argument, 0, O_LOAD},     {"predict", no_argument, 0, O_PREDICT},
         {"ids", required_argument, 0, O_IDS},       {"output", required_argument, 0, 'o'},
         {"threads", required_argument, 0, 'j'},     {"verbose", no_argument, 0, 'v'},
@@ -413,6 +431,7 @@ int main(int argc, char **argv)
         case O_EPS: o.p.eps = parse_double(optarg, "--eps", 1e-12, 1e3); break;
         case O_PROJECT: o.p.project = (svm_project)parse_choice(optarg, "--project", project, 3); break;
         case O_LOG: o.search_log = optarg; break;
+        case O_FOLDLOG: o.fold_log = optarg; break;
         case O_SAVE: o.save = optarg; break;
         case O_LOAD: o.load = optarg; break;
         case O_PREDICT: o.predict = 1; break;

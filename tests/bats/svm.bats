@@ -124,7 +124,10 @@ count() { awk -F, -v c="$2" 'NR > 1 && $2 == c' "$1" | wc -l; }
 @test "train-svm + evaluate: two Gaussian classes (Bayes 0.963), test accuracy at least 0.93" {
     split --labels "$D/bin_labels.csv" --task smiling -o s 2> /dev/null
     train-svm --train s/train.csv --val s/val.csv --task smiling --balanced --save m.txt \
-        --predict --ids s/test.csv -o pred.csv "$D/bin.npy" 2> log.txt
+        --fold-log folds.csv --predict --ids s/test.csv -o pred.csv "$D/bin.npy" 2> log.txt
+    # 3 stratified folds of 100 rows: 60 of class 0 and 40 of class 1 each
+    [ "$(tail -n +2 folds.csv | cut -d, -f2 | sort | uniq -c | awk '{ printf "%s ", $1 }')" = "100 100 100 " ]
+    [ "$(join -t, <(tail -n +2 folds.csv | sort) <(tail -n +2 s/train.csv | sort) | awk -F, '$2 == 0 && $3 == 1' | wc -l)" -eq 40 ]
     # ten candidates, each with its cross-validated accuracy, then the refit and its time
     [ "$(grep -c 'cv accuracy' log.txt)" -eq 11 ]
     grep -q "training time" log.txt
