@@ -33,7 +33,7 @@ TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 LIBFP      := $(BUILD)/libfp.a
 
-.PHONY: default build deps test unit bats clean
+.PHONY: default build deps bench-deps test unit bats clean
 .SECONDARY:
 build: $(STAGES) $(TOOL_BIN)
 
@@ -62,9 +62,13 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBFP)
 
 # ---- dependencies (Debian packages) ----
 DEB_PACKAGES := build-essential libgsl-dev libopenblas-dev libpng-dev zlib1g-dev \
-	libjpeg62-turbo-dev darknet liblinear-dev bats gnuplot-nox python3-numpy file
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	libjpeg62-turbo-dev darknet liblinear-dev bats gnuplot-nox python3-numpy file chromium
+# The peers bench/ compares against (not needed to build, run or test).
+BENCH_PACKAGES := python3-sklearn python3-torch python3-pil r-cran-rtsne
+deps bench-deps: PKGS = $(DEB_PACKAGES)
+bench-deps: PKGS += $(BENCH_PACKAGES)
+deps bench-deps:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
