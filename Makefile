@@ -62,7 +62,7 @@ $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIBFP)
 
 # ---- dependencies (Debian packages) ----
 DEB_PACKAGES := build-essential libgsl-dev libopenblas-dev libpng-dev zlib1g-dev \
-	libjpeg62-turbo-dev darknet liblinear-dev bats gnuplot-nox python3-numpy file chromium
+	libjpeg62-turbo-dev darknet liblinear-dev bats gnuplot-nox python3-numpy file chromium groff-base
 # The peers bench/ compares against (not needed to build, run or test).
 BENCH_PACKAGES := python3-sklearn python3-torch python3-pil r-cran-rtsne
 deps bench-deps: PKGS = $(DEB_PACKAGES)
@@ -94,5 +94,16 @@ clean:
 # every method for `task=NAME`.
 default: build
 	$(MAKE) filter
-	$(MAKE) $(if $(task),svm transfer cnn,svm transfer)
+	$(MAKE) $(if $(task),cnn svm transfer,svm transfer)
 	@$(MAKE) -s summary
+	@$(MAKE) -s report
+
+# Everything on a dataset (make all DATA=path/to/amls): the filter, the CNN of every task
+# (first: transfer then uses its codes), both SVM methods, the summary and the report.
+.PHONY: all
+all: build
+	$(MAKE) filter
+	$(MAKE) cnn
+	$(MAKE) svm transfer
+	@$(MAKE) -s summary
+	@$(MAKE) -s report

@@ -12,6 +12,12 @@
 
 #include <math.h>
 
+/* One pass over up to a million weights per layer and step: vectorized (-O3, no errno from
+ * sqrtf, so it becomes one instruction), for AVX-512, AVX2 or baseline x86-64 as the CPU
+ * allows. The arithmetic per element is the same in every version. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("O3", "no-math-errno"), target_clones("avx512f", "avx2", "default")))
+#endif
 void adam_step(float *w, float *upd, float *m, float *v, int n, int batch, const adam_args *a)
 {
     double c1 = 1.0 - pow(a->b1, a->t), c2 = 1.0 - pow(a->b2, a->t);

@@ -17,17 +17,23 @@
  *   im2col_cpu,       pixel-at-a-time with bounds checks per element -> row copies, zero
  *   col2im_cpu        padding written once per row segment (bit-identical results)
  *   forward_/backward_convolutional_layer
- *                     Darknet runs im2col + a small GEMM per image, one thread. Ours runs
- *                     work items on all threads: chunks of images packed side by side so one
- *                     GEMM covers the chunk (small layers), or one image in L2-sized tiles
- *                     of output rows (large layers); bias, activation, and the activation
- *                     and bias gradients are fused into the items (see "convolution").
- *   forward_/backward_maxpool_layer   one item per (image, channel) plane; branch-free 2x2/2
- *   forward_/backward_dropout_layer   xoshiro256** per image instead of a locked rand() per
- *                                     element
+ *                     Darknet runs im2col + a small GEMM per image, one thread. On CPUs with
+ *                     AVX-512, stride-1 convolutions skip the column matrix: two register-
+ *                     blocked kernels of ours read the zero-padded image directly ("direct
+ *                     convolution"), at close to the core's peak whatever OpenBLAS kernel set
+ *                     OPENBLAS_CORETYPE picks. Otherwise work items on all threads: chunks of
+ *                     images packed side by side so one OpenBLAS GEMM covers the chunk (small
+ *                     layers), or one image in L2-sized tiles of output rows (large layers).
+ *                     Bias, activation and their gradients are fused into the items.
+ *   forward_/backward_maxpool_layer   one item per (image, channel) plane; branch-free 2x2/2,
+ *                                     16 outputs per step on AVX-512
+ *   forward_/backward_dropout_layer   a vectorized counter-based hash per element instead of
+ *                                     a locked rand() per element
  *   activate_array, gradient_array    vectorised RELU / LEAKY / LINEAR, Darknet's bits
- *   forward_network, backward_network Darknet's loops; no delta zeroing when inferring;
- *                                     FP_DN_PROFILE=1 prints CPU seconds per layer
+ *   forward_network, backward_network Darknet's loops, except that the leading run of
+ *                     conv/maxpool/dropout layers (the "trunk") goes image by image, so an
+ *                     image's activations stay in cache from layer to layer; no delta zeroing
+ *                     when inferring; FP_DN_PROFILE=1 prints CPU seconds per layer
  *   update_convolutional_layer, update_connected_layer
  *                     Adam (common/adam.c) when the cfg says adam=1: Darknet's CPU build
  *                     ignores that key and always does SGD with momentum. (With dn_fast_set(0)
@@ -35,6 +41,8 @@
  *   rand_normal       Darknet's keeps a Box-Muller spare in a static variable, so weights
  *                     drawn after srand(seed) depend on what was drawn before in the process;
  *                     ours draws two rand() per call and keeps no state.
+ * FP_DN_DIRECT=0 (or dn_fast_direct(0)) turns the direct convolutions and the other AVX-512
+ * code off, FP_DN_TRUNK=0 (dn_fast_trunk(0)) the trunk: for benchmarks and comparisons.
  * Nothing here depends on the thread count: items write per-item slots that are summed in
  * item order, so the same seed gives the same bits with 1 or 64 threads.
  * Shapes and layouts are Darknet's: images planar C x H x W per batch item, conv weights
@@ -47,6 +55,9 @@
 #include "threads.h"
 
 #include <cblas.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <darknet.h>
 #include <dlfcn.h>
 #include <float.h>
@@ -156,16 +167,24 @@ static int prof_on = -1;
 static double prof_t[PROF_LAYERS][2];
 static int prof_type[PROF_LAYERS];
 
-static double cpu_now(void)
+#define MAX_THREADS 64
+static double prof_tt[MAX_THREADS][PROF_LAYERS][2];   /* trunk: per thread, summed at exit */
+
+static double clock_now(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+static double cpu_now(void) { return clock_now(CLOCK_PROCESS_CPUTIME_ID); }
 
 static void prof_report(void)
 {
     double tot = 0;
+    for (int t = 0; t < MAX_THREADS; t++)
+        for (int i = 0; i < PROF_LAYERS; i++)
+            for (int ph = 0; ph < 2; ph++) prof_t[i][ph] += prof_tt[t][i][ph];
     for (int i = 0; i < PROF_LAYERS; i++) tot += prof_t[i][0] + prof_t[i][1];
     fprintf(stderr, "dn_fast profile (CPU s): layer type forward backward\n");
     for (int i = 0; i < PROF_LAYERS; i++)
@@ -191,8 +210,17 @@ static void prof_stop(double t0, int i, const layer *l, int phase)
     prof_type[i] = (int)l->type;
 }
 
+/* The trunk's timer: CPU time of the calling thread, per layer and phase. */
+static double prof_thread_start(void) { return prof_on > 0 ? clock_now(CLOCK_THREAD_CPUTIME_ID) : 0; }
+
+static void prof_thread_stop(double t0, int i, const layer *l, int phase, int thread)
+{
+    if (prof_on <= 0 || i >= PROF_LAYERS || thread >= MAX_THREADS) return;
+    prof_tt[thread][i][phase] += clock_now(CLOCK_THREAD_CPUTIME_ID) - t0;
+    prof_type[i] = (int)l->type;
+}
+
 /* Per-thread scratch, grown on the calling (main) thread before a parallel region. */
-#define MAX_THREADS 64
 static float *scratch[MAX_THREADS];
 static size_t scratch_cap[MAX_THREADS];
 
@@ -201,7 +229,9 @@ static void scratch_reserve(int nt, size_t floats)
     for (int t = 0; t < nt && t < MAX_THREADS; t++) {
         if (scratch_cap[t] >= floats) continue;
         free(scratch[t]);
-        scratch[t] = xmalloc(floats * sizeof(float));
+        /* 64-byte aligned (a cache line, an AVX-512 vector), rounded to whole lines */
+        scratch[t] = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+        if (!scratch[t]) die("out of memory (%zu floats of scratch)", floats);
         scratch_cap[t] = floats;
     }
 }
@@ -485,6 +515,366 @@ static void conv_forward_item(void *vctx, int64_t it, int thread)
         }
 }
 
+/* ------------------------------------------------------------------ direct convolution */
+
+/* Stride-1 convolutions without a column matrix. Put the input image in a zero-padded copy,
+ * planes of Hp x Wp (Wp = W + 2 pad), and number the output pixels p = y*Wp + x, as if the
+ * output were Wp wide: the last Wp - ow columns of each row are junk, dropped afterwards.
+ * Then row (c, kh, kw) of the column matrix is the padded input read from offset
+ * off[k] = c*Hp*Wp + kh*Wp + kw on: one contiguous run of memory. So
+ *     out[m][p] = sum_k W[m][k] * xp[off[k] + p]               (forward)
+ *     dW[m][k] += sum_p delta[m][p] * xp[off[k] + p]           (weights; delta 0 on junk)
+ * and the input gradient is the forward sum again, on the delta zero-padded by q = ks-1-pad
+ * (planes Hq x Wq, Hq = H+ks-1, Wq = W+ks-1) with each kernel flipped and c, m swapped:
+ *     din[c][y*Wq + x] = sum_{m,kh,kw} W[m][c][ks-1-kh][ks-1-kw] * dq[m][(y+kh)*Wq + x+kw].
+ * Two register-blocked kernels do all the arithmetic on 16-float vectors (GCC vector
+ * extensions, compiled for AVX-512; CPUs without it keep the im2col + GEMM path above). This
+ * skips im2col/col2im and the GEMM's packing copies, and gets AVX-512 whatever OpenBLAS
+ * kernel set OPENBLAS_CORETYPE selects. The junk columns cost 3 % at 64x64 (2 of 64-66),
+ * 14 % on 12-14 pixel rows. Sums run in the order of k (forward) or p (weights) in fixed
+ * vector lanes: the bits do not depend on threads. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HAVE_DIRECT 1
+#define AVX512 __attribute__((target("avx512f"), optimize("O3")))
+#else
+#define HAVE_DIRECT 0
+#define AVX512
+#endif
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));   /* unaligned access */
+
+#define FW_MR 8          /* forward kernel block: 8 output channels x 48 pixels (24 registers) */
+#define FW_NR 48
+#define DW_MR 4          /* weight-gradient block: 4 output channels x 6 rows k (24 registers) */
+#define DW_KR 6
+
+static int round_up(int n, int m) { return (n + m - 1) / m * m; }
+
+/* out[i][p], i < Mb*8 (rows P apart), p < P (a multiple of 48):
+ *     sum_{k<K} wp[(i/8*K + k)*8 + i%8] * x[off[k] + p]
+ * wp holds the weights packed by blocks of 8 rows, k-major, so the 8 weights of step k are
+ * adjacent; the 3 vectors of x are loaded once per k and used by the 8 rows. */
+AVX512 static void conv_fwd_kernel(const float *x, const int *off, int K, const float *wp, int Mb,
+                                   float *out, int P)
+{
+    for (int n0 = 0; n0 < P; n0 += FW_NR)
+        for (int mb = 0; mb < Mb; mb++) {
+            const float *w = wp + (size_t)mb * K * FW_MR;
+            v16 a0[FW_MR], a1[FW_MR], a2[FW_MR];
+#pragma GCC unroll 8
+            for (int i = 0; i < FW_MR; i++) a0[i] = a1[i] = a2[i] = (v16){0};
+            for (int k = 0; k < K; k++, w += FW_MR) {
+                const float *b = x + off[k] + n0;
+                v16 b0 = *(const v16u *)b, b1 = *(const v16u *)(b + 16), b2 = *(const v16u *)(b + 32);
+#pragma GCC unroll 8
+                for (int i = 0; i < FW_MR; i++) {
+                    a0[i] += w[i] * b0;
+                    a1[i] += w[i] * b1;
+                    a2[i] += w[i] * b2;
+                }
+            }
+#pragma GCC unroll 8
+            for (int i = 0; i < FW_MR; i++) {
+                float *o = out + (size_t)(mb * FW_MR + i) * P + n0;
+                *(v16u *)o = a0[i];
+                *(v16u *)(o + 16) = a1[i];
+                *(v16u *)(o + 32) = a2[i];
+            }
+        }
+}
+
+/* dw[m*K + k] += sum_{j<nimg} sum_{p<P} d[j*ds + m*P + p] * x[j*xs + off[k] + p] for m < M,
+ * k < K: the weight gradient of nimg images at once. d has Mr rows per image (a multiple of
+ * 4; rows past M are ignored), off has Kr entries (a multiple of 6), P is a multiple of 16.
+ * Each block keeps 24 vector sums over all the images' pixels, reduced at the end (with few
+ * pixels per image, per-image reductions would cost as much as the products). */
+AVX512 static void conv_dw_kernel(const float *d, int P, size_t ds, const float *x, size_t xs,
+                                  int nimg, const int *off, int Kr, int Mr, float *dw, int M, int K)
+{
+    for (int kb = 0; kb < Kr; kb += DW_KR)
+        for (int mb = 0; mb < Mr; mb += DW_MR) {
+            v16 a[DW_MR][DW_KR];
+#pragma GCC unroll 4
+            for (int i = 0; i < DW_MR; i++)
+#pragma GCC unroll 6
+                for (int j = 0; j < DW_KR; j++) a[i][j] = (v16){0};
+            for (int img = 0; img < nimg; img++) {
+                const float *xs_[DW_KR];
+#pragma GCC unroll 6
+                for (int j = 0; j < DW_KR; j++) xs_[j] = x + img * xs + off[kb + j];
+                const float *dm = d + img * ds + (size_t)mb * P;
+                for (int p = 0; p < P; p += 16) {
+                    v16 xv[DW_KR];
+#pragma GCC unroll 6
+                    for (int j = 0; j < DW_KR; j++) xv[j] = *(const v16u *)(xs_[j] + p);
+#pragma GCC unroll 4
+                    for (int i = 0; i < DW_MR; i++) {
+                        v16 dv = *(const v16u *)(dm + (size_t)i * P + p);
+#pragma GCC unroll 6
+                        for (int j = 0; j < DW_KR; j++) a[i][j] += dv * xv[j];
+                    }
+                }
+            }
+            for (int i = 0; i < DW_MR && mb + i < M; i++)
+                for (int j = 0; j < DW_KR && kb + j < K; j++)
+#if HAVE_DIRECT
+                    dw[(size_t)(mb + i) * K + kb + j] += _mm512_reduce_add_ps((__m512)a[i][j]);
+#else
+                    for (int t = 0; t < 16; t++) dw[(size_t)(mb + i) * K + kb + j] += a[i][j][t];
+#endif
+        }
+}
+
+/* The shapes of one layer's direct convolution. */
+typedef struct {
+    layer *l;
+    network *net;
+    int C, H, W, M, ks, pad, oh, ow;
+    int Hp, Wp, K, Kr, Mr, P;     /* padded input; K = C ks ks (Kr: to 6); Mr: M to 8; P pixels, to 48 */
+    size_t xlen;                  /* padded input + the slack the last pixel block reads */
+    int Hq, Wq, Kd, Cr, Q;        /* input gradient: padded delta planes, K of that sum, C to 8, pixels */
+    size_t qlen;
+    int *offx, *offq;             /* offsets of the column-matrix rows, input and padded delta */
+    float *wp, *wf;               /* packed weights: forward, flipped (input gradient) */
+    int per, items;               /* backward: images per item */
+    int nd;                       /* backward: images per weight-gradient kernel call */
+    float *dw, *db;               /* backward: per-item gradient slots */
+} dconv;
+
+static int direct_on = -1, cpu_avx512 = -1;   /* -1: not yet read from FP_DN_DIRECT */
+void dn_fast_direct(int on) { direct_on = on; }
+
+/* Whether our AVX-512 code may run: the CPU has it, and neither dn_fast_direct(0) nor
+ * FP_DN_DIRECT=0 turned it off. */
+static int avx512(void)
+{
+    if (direct_on < 0) {
+        /* FP_DN_DIRECT=0: the im2col + OpenBLAS path everywhere (benchmarks, comparisons) */
+        const char *e = getenv("FP_DN_DIRECT");
+        direct_on = !(e && *e == '0');
+    }
+    if (!HAVE_DIRECT || !direct_on) return 0;
+    if (cpu_avx512 < 0) {
+#if HAVE_DIRECT
+        __builtin_cpu_init();
+        cpu_avx512 = __builtin_cpu_supports("avx512f");
+#else
+        cpu_avx512 = 0;
+#endif
+    }
+    return cpu_avx512;
+}
+
+static int direct_ok(const layer *l) { return avx512() && l->stride == 1 && l->pad <= l->size - 1; }
+
+static float *dc_buf;            /* offsets and packed weights of the layer-by-layer path */
+static size_t dc_cap;
+
+/* Shapes, offsets and packed weights (in *buf, grown to *cap floats as needed) of layer l;
+ * with `backward`, also the flipped weights of the input gradient. */
+static void dconv_plan(dconv *g, layer *l, network *net, int backward, float **buf, size_t *cap)
+{
+    g->l = l;
+    g->net = net;
+    g->C = l->c; g->H = l->h; g->W = l->w; g->M = l->n;
+    g->ks = l->size; g->pad = l->pad; g->oh = l->out_h; g->ow = l->out_w;
+    int ks = g->ks;
+    g->Hp = g->H + 2 * g->pad;
+    g->Wp = g->W + 2 * g->pad;
+    g->K = g->C * ks * ks;
+    g->Kr = round_up(g->K, DW_KR);
+    g->Mr = round_up(g->M, FW_MR);
+    g->P = round_up(g->oh * g->Wp, FW_NR);
+    g->xlen = (size_t)round_up((g->C - 1) * g->Hp * g->Wp + (ks - 1) * (g->Wp + 1) + g->P, 16);
+    g->Hq = g->H + ks - 1;
+    g->Wq = g->W + ks - 1;
+    g->Kd = g->M * ks * ks;
+    g->Cr = round_up(g->C, FW_MR);
+    g->Q = round_up(g->H * g->Wq, FW_NR);
+    g->qlen = (size_t)round_up((g->M - 1) * g->Hq * g->Wq + (ks - 1) * (g->Wq + 1) + g->Q, 16);
+    /* One buffer: offx[Kr], offq[Kd] (ints), wp[Mr*K], wf[Cr*Kd] (floats). */
+    size_t need = (size_t)g->Kr + g->Kd + (size_t)g->Mr * g->K + (backward ? (size_t)g->Cr * g->Kd : 0);
+    if (*cap < need) {
+        free(*buf);
+        *buf = xmalloc(need * sizeof(float));
+        *cap = need;
+    }
+    g->offx = (int *)*buf;
+    g->offq = g->offx + g->Kr;
+    g->wp = *buf + g->Kr + g->Kd;
+    g->wf = backward ? g->wp + (size_t)g->Mr * g->K : NULL;
+    for (int k = 0; k < g->Kr; k++) {
+        int c = k / (ks * ks), kh = k / ks % ks, kw = k % ks;
+        g->offx[k] = k < g->K ? (c * g->Hp + kh) * g->Wp + kw : 0;   /* rows past K: any valid offset */
+    }
+    for (int k = 0; k < g->Kd; k++) {
+        int m = k / (ks * ks), kh = k / ks % ks, kw = k % ks;
+        g->offq[k] = (m * g->Hq + kh) * g->Wq + kw;
+    }
+    for (int mb = 0; mb < g->Mr / FW_MR; mb++)
+        for (int k = 0; k < g->K; k++)
+            for (int i = 0; i < FW_MR; i++) {
+                int m = mb * FW_MR + i;
+                g->wp[((size_t)mb * g->K + k) * FW_MR + i] = m < g->M ? l->weights[(size_t)m * g->K + k] : 0;
+            }
+    if (backward)
+        for (int cb = 0; cb < g->Cr / FW_MR; cb++)
+            for (int k = 0; k < g->Kd; k++)
+                for (int i = 0; i < FW_MR; i++) {
+                    int c = cb * FW_MR + i, m = k / (ks * ks), kh = k / ks % ks, kw = k % ks;
+                    g->wf[((size_t)cb * g->Kd + k) * FW_MR + i] =
+                        c < g->C ? l->weights[(size_t)m * g->K + (c * ks + ks - 1 - kh) * ks + ks - 1 - kw] : 0;
+                }
+    /* Backward items: a fixed number of images each (from the batch size alone). */
+    g->per = (l->batch + 7) / 8;
+    g->items = (l->batch + g->per - 1) / g->per;
+    /* Small layers: several images per weight-gradient call, as long as their padded input
+     * and delta stay within about half of a core's L2 cache. */
+    size_t one = g->xlen + (size_t)g->Mr * g->P;
+    g->nd = (int)(TILE_FLOATS / one);
+    if (g->nd < 1) g->nd = 1;
+    if (g->nd > g->per) g->nd = g->per;
+}
+
+/* Copies a row of w floats to d + left with `left` zeros before and `right` zeros after.
+ * Rows are short (12-66 floats): inline loops, not memcpy/memset calls (GCC would turn the
+ * loops back into calls without no-tree-loop-distribute-patterns). */
+__attribute__((optimize("O3", "no-tree-loop-distribute-patterns"))) static void
+pad_row(float *d, const float *s, int left, int w, int right)
+{
+    for (int x = 0; x < left; x++) d[x] = 0;
+    for (int x = 0; x < w; x++) d[left + x] = s[x];
+    for (int x = 0; x < right; x++) d[left + w + x] = 0;
+}
+
+/* n planes of h rows of w floats (rows sr apart, planes sp apart) -> zero-padded planes wp
+ * wide, the image at (top, left), planes ps floats apart (zeros after the image's rows), then
+ * zeros up to len floats. */
+static void pad_planes(const float *src, int n, int h, int w, size_t sr, size_t sp, int wp, int top,
+                       int left, size_t ps, float *dst, size_t len)
+{
+    for (int c = 0; c < n; c++) {
+        float *d = dst + (size_t)c * ps;
+        const float *s = src + (size_t)c * sp;
+        memset(d, 0, sizeof(float) * (size_t)top * wp);
+        for (int y = 0; y < h; y++) pad_row(d + (size_t)(top + y) * wp, s + (size_t)y * sr, left, w, wp - left - w);
+        memset(d + (size_t)(top + h) * wp, 0, sizeof(float) * (ps - (size_t)(top + h) * wp));
+    }
+    size_t used = (size_t)n * ps;
+    if (len > used) memset(dst + used, 0, sizeof(float) * (len - used));
+}
+
+/* dst[i] = f(src[i] + bias): Darknet's add_bias then activate_array (the same bits), on one
+ * output row, in one pass. */
+HOT static void bias_act_copy(float *dst, const float *src, int n, float bias, ACTIVATION a)
+{
+    if (a == RELU)
+        for (int i = 0; i < n; i++) { float v = src[i] + bias; dst[i] = v > 0 ? v : 0.0f; }
+    else if (a == LEAKY)
+        for (int i = 0; i < n; i++) { float v = src[i] + bias; dst[i] = v > 0 ? v : (float)(.1 * v); }
+    else
+        for (int i = 0; i < n; i++) dst[i] = src[i] + bias;
+}
+
+/* One row of delta * f'(output) (Darknet's gradient_array), into d + 0..n, zeros to d + wp. */
+HOT static void grad_row(float *d, const float *delta, const float *out, int n, int wp, ACTIVATION a)
+{
+    if (a == RELU) for (int i = 0; i < n; i++) d[i] = delta[i] * (float)(out[i] > 0);
+    else if (a == LEAKY) for (int i = 0; i < n; i++) d[i] = delta[i] * (out[i] > 0 ? 1.0f : .1f);
+    else for (int i = 0; i < n; i++) d[i] = delta[i];
+    for (int i = n; i < wp; i++) d[i] = 0;
+}
+
+HOT static void add_rows(float *dst, const float *src, int n)
+{
+    for (int i = 0; i < n; i++) dst[i] += src[i];
+}
+
+static size_t dconv_scratch(const dconv *g, int backward)
+{
+    size_t one = g->xlen + (size_t)g->Mr * g->P;
+    if (!backward) return one;
+    return one * g->nd + g->qlen + (size_t)g->Cr * g->Q;
+}
+
+static void dconv_forward_image(void *vctx, int64_t b, int thread)
+{
+    dconv *g = vctx;
+    layer *l = g->l;
+    float *xp = scratch[thread], *tmp = xp + g->xlen;
+    pad_planes(g->net->input + (size_t)b * l->inputs, g->C, g->H, g->W, g->W, (size_t)g->H * g->W,
+               g->Wp, g->pad, g->pad, (size_t)g->Hp * g->Wp, xp, g->xlen);
+    conv_fwd_kernel(xp, g->offx, g->K, g->wp, g->Mr / FW_MR, tmp, g->P);
+    float *out = l->output + (size_t)b * l->outputs;
+    for (int m = 0; m < g->M; m++)
+        for (int y = 0; y < g->oh; y++) {
+            const float *s = tmp + (size_t)m * g->P + (size_t)y * g->Wp;
+            float *d = out + ((size_t)m * g->oh + y) * g->ow;
+            if (l->batch_normalize) memcpy(d, s, sizeof(float) * g->ow);
+            else bias_act_copy(d, s, g->ow, l->biases[m], l->activation);
+        }
+}
+
+/* Input gradient of image b from its delta dp (pixels p = y*Wp + x, planes P apart): the
+ * flipped-kernel forward sum, added into Darknet's net.delta (other layers may add there). */
+static void dconv_input_grad(dconv *g, int b, const float *dp, float *dq, float *tmp)
+{
+    int q = g->ks - 1 - g->pad;
+    pad_planes(dp, g->M, g->oh, g->ow, g->Wp, (size_t)g->P, g->Wq, q, q, (size_t)g->Hq * g->Wq, dq, g->qlen);
+    conv_fwd_kernel(dq, g->offq, g->Kd, g->wf, g->Cr / FW_MR, tmp, g->Q);
+    float *din = g->net->delta + (size_t)b * g->l->inputs;
+    for (int c = 0; c < g->C; c++)
+        for (int y = 0; y < g->H; y++)
+            add_rows(din + ((size_t)c * g->H + y) * g->W, tmp + (size_t)c * g->Q + (size_t)y * g->Wq, g->W);
+}
+
+/* Backward of image b up to its weight gradient: its padded input into xp, delta * f'(output)
+ * into dp (pixels p = y*Wp + x, planes P apart, 0 on the junk columns and rows), the bias
+ * gradient (the sum of that over pixels) added into db, the input gradient into net.delta
+ * (with dq, tmp as scratch). Darknet's l.delta itself is left as it was: nothing reads it
+ * after this layer's backward. */
+static void dconv_backward_image(dconv *g, int b, float *xp, float *dp, float *db, float *dq, float *tmp)
+{
+    layer *l = g->l;
+    network *net = g->net;
+    /* bias and activation gradients here, unless batch norm did them over the whole batch */
+    ACTIVATION act = l->batch_normalize ? LINEAR : l->activation;
+    pad_planes(net->input + (size_t)b * l->inputs, g->C, g->H, g->W, g->W, (size_t)g->H * g->W,
+               g->Wp, g->pad, g->pad, (size_t)g->Hp * g->Wp, xp, g->xlen);
+    const float *delta = l->delta + (size_t)b * l->outputs, *out = l->output + (size_t)b * l->outputs;
+    for (int m = 0; m < g->Mr; m++) {
+        float *d = dp + (size_t)m * g->P;
+        if (m >= g->M) { memset(d, 0, sizeof(float) * g->P); continue; }
+        for (int y = 0; y < g->oh; y++) {
+            size_t o = ((size_t)m * g->oh + y) * g->ow;
+            grad_row(d + (size_t)y * g->Wp, delta + o, out + o, g->ow, g->Wp, act);
+        }
+        memset(d + (size_t)g->oh * g->Wp, 0, sizeof(float) * (g->P - (size_t)g->oh * g->Wp));
+        if (!l->batch_normalize) db[m] += sum16(d, g->P);
+    }
+    if (net->delta) dconv_input_grad(g, b, dp, dq, tmp);
+}
+
+static void dconv_backward_item(void *vctx, int64_t it, int thread)
+{
+    dconv *g = vctx;
+    layer *l = g->l;
+    int M = g->M;
+    size_t xs = g->xlen + (size_t)g->Mr * g->P;       /* one image: padded input, then delta */
+    float *grp = scratch[thread], *dq = grp + xs * g->nd, *tmp = dq + g->qlen;
+    float *dw = g->dw + (size_t)it * M * g->K, *db = g->db + (size_t)it * M;
+    int b0 = (int)it * g->per, nb = l->batch - b0 < g->per ? l->batch - b0 : g->per;
+    memset(dw, 0, sizeof(float) * (size_t)M * g->K);
+    memset(db, 0, sizeof(float) * M);
+    for (int j0 = 0; j0 < nb; j0 += g->nd) {
+        int n = nb - j0 < g->nd ? nb - j0 : g->nd;
+        for (int j = 0; j < n; j++)
+            dconv_backward_image(g, b0 + j0 + j, grp + xs * j, grp + xs * j + g->xlen, db, dq, tmp);
+        conv_dw_kernel(grp + g->xlen, g->P, xs, grp, xs, n, g->offx, g->Kr, g->Mr, dw, M, g->K);
+    }
+}
+
 static int conv_ours(const layer *l)
 {
     return fast_on && l->groups <= 1 && !l->binary && !l->xnor && simple_activation(l->activation);
@@ -493,11 +883,18 @@ static int conv_ours(const layer *l)
 void forward_convolutional_layer(layer l, network net)
 {
     if (!conv_ours(&l)) { plain.fwd_conv(l, net); return; }
-    conv_ctx c;
-    conv_plan(&c, &l, &net);
     int nt = threads();
-    scratch_reserve(nt, conv_scratch(&c));
-    parallel_for(c.items, nt, conv_forward_item, &c);
+    if (direct_ok(&l)) {
+        dconv g;
+        dconv_plan(&g, &l, &net, 0, &dc_buf, &dc_cap);
+        scratch_reserve(nt, dconv_scratch(&g, 0));
+        parallel_for(l.batch, nt, dconv_forward_image, &g);
+    } else {
+        conv_ctx c;
+        conv_plan(&c, &l, &net);
+        scratch_reserve(nt, conv_scratch(&c));
+        parallel_for(c.items, nt, conv_forward_item, &c);
+    }
     if (l.batch_normalize) {
         forward_batchnorm_layer(l, net);   /* Darknet's: batch statistics, scales, biases */
         activate(l.output, (size_t)l.outputs * l.batch, l.activation);
@@ -570,23 +967,39 @@ void backward_convolutional_layer(layer l, network net)
         gradient(l.output, (size_t)l.outputs * l.batch, l.activation, l.delta);
         backward_batchnorm_layer(l, net);
     }
+    int nt = threads(), M = l.n, K = l.size * l.size * l.c, items;
+    size_t mk = (size_t)M * K;
+    dconv g;
     conv_ctx c;
-    conv_plan(&c, &l, &net);
-    size_t mk = (size_t)c.M * c.K, need = (mk + c.M) * c.items;
+    if (direct_ok(&l)) {
+        dconv_plan(&g, &l, &net, 1, &dc_buf, &dc_cap);
+        items = g.items;
+    } else {
+        conv_plan(&c, &l, &net);
+        items = c.items;
+    }
+    size_t need = (mk + M) * items;
     if (dw_cap < need) {
         free(dw_buf);
         dw_cap = need;
         dw_buf = xmalloc(dw_cap * sizeof(float));
     }
-    c.dw = dw_buf;
-    c.db = dw_buf + mk * c.items;
-    int nt = threads();
-    scratch_reserve(nt, conv_scratch(&c));
-    parallel_for(c.items, nt, conv_backward_item, &c);
+    float *dw = dw_buf, *db = dw_buf + mk * items;
+    if (direct_ok(&l)) {
+        g.dw = dw;
+        g.db = db;
+        scratch_reserve(nt, dconv_scratch(&g, 1));
+        parallel_for(items, nt, dconv_backward_item, &g);
+    } else {
+        c.dw = dw;
+        c.db = db;
+        scratch_reserve(nt, conv_scratch(&c));
+        parallel_for(items, nt, conv_backward_item, &c);
+    }
     /* Sum the items' gradients in item order: the same bits for any thread count. */
-    for (int i = 0; i < c.items; i++) {
-        add_into(l.weight_updates, c.dw + (size_t)i * mk, mk);
-        if (!l.batch_normalize) add_into(l.bias_updates, c.db + (size_t)i * c.M, (size_t)c.M);
+    for (int i = 0; i < items; i++) {
+        add_into(l.weight_updates, dw + (size_t)i * mk, mk);
+        if (!l.batch_normalize) add_into(l.bias_updates, db + (size_t)i * M, (size_t)M);
     }
 }
 
@@ -645,11 +1058,70 @@ HOT static void maxpool_plane(void *vctx, int64_t p, int thread)
         }
 }
 
+/* The 2x2/2 window on AVX-512: 16 outputs per step. Each input row's 32 values are split
+ * into even and odd columns (the window's left and right), then the four candidates are
+ * compared in Darknet's order with strict ">", as above: the same values and indexes. */
+#if HAVE_DIRECT
+AVX512 static void maxpool2_plane(void *vctx, int64_t p, int thread)
+{
+    (void)thread;
+    void **a = vctx;
+    layer *l = a[0];
+    network *net = a[1];
+    int W = l->w, ow = l->out_w;
+    int in_base = (int)p * l->h * W, out_base = (int)p * l->out_h * ow;
+    const float *in = net->input;
+    /* lane t: column 2t of the 32 loaded (the left of output t's window); also the index offset */
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int i = 0; i < l->out_h; i++) {
+        int r0 = in_base + 2 * i * W, r1 = r0 + W;
+        for (int j = 0; j < ow; j += 16) {
+            int n = ow - j < 16 ? ow - j : 16;                 /* outputs in this step */
+            __mmask16 mo = (__mmask16)((1u << n) - 1);
+            int m = 2 * n;                                     /* inputs per row */
+            __mmask16 ml = (__mmask16)(m >= 16 ? 0xffff : (1u << m) - 1);
+            __mmask16 mh = (__mmask16)(m >= 32 ? 0xffff : m > 16 ? (1u << (m - 16)) - 1 : 0);
+            const float *s0 = in + r0 + 2 * j, *s1 = in + r1 + 2 * j;
+            __m512 a0 = _mm512_maskz_loadu_ps(ml, s0), a1 = _mm512_maskz_loadu_ps(mh, s0 + 16);
+            __m512 c0 = _mm512_maskz_loadu_ps(ml, s1), c1 = _mm512_maskz_loadu_ps(mh, s1 + 16);
+            __m512 v = _mm512_permutex2var_ps(a0, even, a1), b = _mm512_permutex2var_ps(a0, odd, a1);
+            __m512 c = _mm512_permutex2var_ps(c0, even, c1), d = _mm512_permutex2var_ps(c0, odd, c1);
+            __m512i id = _mm512_add_epi32(_mm512_set1_epi32(r0 + 2 * j), even);
+            __mmask16 k = _mm512_cmp_ps_mask(b, v, _CMP_GT_OQ);
+            id = _mm512_mask_add_epi32(id, k, id, _mm512_set1_epi32(1));
+            v = _mm512_mask_blend_ps(k, v, b);
+            k = _mm512_cmp_ps_mask(c, v, _CMP_GT_OQ);
+            __m512i idc = _mm512_add_epi32(_mm512_set1_epi32(r1 + 2 * j), even);
+            id = _mm512_mask_blend_epi32(k, id, idc);
+            v = _mm512_mask_blend_ps(k, v, c);
+            k = _mm512_cmp_ps_mask(d, v, _CMP_GT_OQ);
+            id = _mm512_mask_blend_epi32(k, id, _mm512_add_epi32(idc, _mm512_set1_epi32(1)));
+            v = _mm512_mask_blend_ps(k, v, d);
+            _mm512_mask_storeu_ps(l->output + out_base + i * ow + j, mo, v);
+            _mm512_mask_storeu_epi32(l->indexes + out_base + i * ow + j, mo, id);
+        }
+    }
+}
+#endif
+
+typedef void (*plane_fn)(void *ctx, int64_t plane, int thread);
+
+static plane_fn maxpool_fn(const layer *l)
+{
+#if HAVE_DIRECT
+    if (avx512() && l->size == 2 && l->stride == 2 && l->pad / 2 == 0 && 2 * l->out_w <= l->w &&
+        2 * l->out_h <= l->h)
+        return maxpool2_plane;
+#endif
+    return maxpool_plane;
+}
+
 void forward_maxpool_layer(layer l, network net)
 {
     if (!fast_on) { plain.fwd_maxpool(l, net); return; }
     void *a[2] = {&l, &net};
-    parallel_for((int64_t)l.batch * l.c, threads(), maxpool_plane, a);
+    parallel_for((int64_t)l.batch * l.c, threads(), maxpool_fn(&l), a);
 }
 
 HOT static void maxpool_back_plane(void *vctx, int64_t p, int thread)
@@ -677,14 +1149,34 @@ void backward_maxpool_layer(layer l, network net)
 
 /* Darknet's dropout works in place on the previous layer's output: each element is zeroed
  * with probability p, else scaled by 1/(1-p) ("inverted dropout", so inference needs no
- * rescaling). The draws are kept in l.rand for the backward pass. Ours draw them from
- * xoshiro256** streams derived from (dn_fast_seed, call number, image): reproducible, no
- * lock, and the images of a batch on all threads. */
+ * rescaling). The draws are kept in l.rand for the backward pass. Ours are a counter-based
+ * hash: element i of image b in dropout call c draws mix32(mix32(i ^ k0) ^ k1), with the
+ * keys k0, k1 taken from the xoshiro256** stream (dn_fast_seed, c, b). Reproducible, no
+ * lock, any thread can do any image, and the loop vectorizes (a draw per element from a
+ * sequential generator cost as much as the layer's arithmetic). */
 
 typedef struct { layer *l; network *net; uint64_t call; } drop_ctx;
 
-/* Image b of the batch draws from its own stream (seed, call number, b): the masks do not
- * depend on which thread runs which image. */
+/* A 32-bit integer hash with good avalanche (two multiply-xorshift rounds). */
+static inline uint32_t mix32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
+}
+
+HOT static void dropout_draw(float *x, float *u, int n, uint32_t k0, uint32_t k1, float p, float scale)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t h = mix32(mix32((uint32_t)i ^ k0) ^ k1);
+        u[i] = (float)(int32_t)(h >> 8) * (1.0f / 16777216.0f);     /* 24 bits in [0,1) */
+        x[i] = u[i] < p ? 0 : x[i] * scale;
+    }
+}
+
 static void dropout_image(void *vctx, int64_t b, int thread)
 {
     (void)thread;
@@ -692,11 +1184,9 @@ static void dropout_image(void *vctx, int64_t b, int thread)
     layer *l = c->l;
     rng r;
     rng_seed_stream(&r, drop_seed ^ (c->call * 0x9e3779b97f4a7c15ULL), (uint64_t)b);
-    float *x = c->net->input + (size_t)b * l->inputs, *u = l->rand + (size_t)b * l->inputs;
-    for (int i = 0; i < l->inputs; i++) {
-        u[i] = (float)(rng_u64(&r) >> 40) * (1.0f / 16777216.0f);   /* 24 bits in [0,1) */
-        x[i] = u[i] < l->probability ? 0 : x[i] * l->scale;
-    }
+    uint64_t key = rng_u64(&r);
+    dropout_draw(c->net->input + (size_t)b * l->inputs, l->rand + (size_t)b * l->inputs, l->inputs,
+                 (uint32_t)key, (uint32_t)(key >> 32), l->probability, l->scale);
 }
 
 void forward_dropout_layer(layer l, network net)
@@ -748,17 +1238,182 @@ void update_connected_layer(layer l, update_args a)
     adam_layer(&l, a, l.inputs * l.outputs, l.outputs);
 }
 
+/* ------------------------------------------------------------------ the trunk */
+
+/* Layer by layer over the whole batch, every layer streams the batch's activations through
+ * memory (16 MB for the 62x62x32 output of cnn-original's second convolution at 64x64, batch
+ * 32): such passes were a third of the time once the convolutions ran on the direct path.
+ * The leading run of layers that treat each image on its own - stride-1 convolutions
+ * without batch norm on the direct path, max pooling, dropout - the "trunk", goes image by
+ * image instead: a work item takes one image (forward) or a fixed chunk of images (backward)
+ * through all the trunk's layers, so its activations are still in the core's caches from
+ * one layer to the next, and the threads meet twice per step instead of twice per layer.
+ * The layers' own per-image code is the one above. Weight and bias gradients go to per-item
+ * slots, summed in item order after the pass: the same bits for any thread count. */
+#define TRUNK_MAX 64
+
+static struct {
+    network *netp;                  /* the network and pass this plan is for */
+    int T, train, items, per;
+    network nets[TRUNK_MAX];        /* the network as layer i sees it (input, delta) */
+    dconv g[TRUNK_MAX];             /* convolution plans */
+    float *buf[TRUNK_MAX];          /* their packed weights */
+    size_t cap[TRUNK_MAX];
+    uint64_t call[TRUNK_MAX];       /* dropout call numbers */
+    size_t slot_off[TRUNK_MAX], item_floats;
+    float *slots;                   /* items x item_floats: dW then db of each convolution */
+    size_t slots_cap;
+} trunk;
+
+/* Number of leading layers that can go image by image (0: none, or not worth it). */
+static int trunk_on = -1;       /* -1: not yet read from FP_DN_TRUNK */
+void dn_fast_trunk(int on) { trunk_on = on; }
+
+static int trunk_len(const network *net)
+{
+    if (trunk_on < 0) {
+        /* FP_DN_TRUNK=0: layer by layer everywhere (benchmarks, comparisons) */
+        const char *e = getenv("FP_DN_TRUNK");
+        trunk_on = !(e && *e == '0');
+    }
+    if (!fast_on || !trunk_on || !avx512()) return 0;
+    int T = 0, convs = 0;
+    for (; T < net->n && T < TRUNK_MAX; T++) {
+        const layer *l = &net->layers[T];
+        if (l->stopbackward) break;
+        if (l->type == CONVOLUTIONAL) {
+            if (!conv_ours(l) || !direct_ok(l) || l->batch_normalize) break;
+            convs++;
+        } else if (l->type != MAXPOOL && l->type != DROPOUT) break;
+    }
+    return convs ? T : 0;
+}
+
+/* Plans the trunk of *netp for this pass (on the calling thread, before any item runs). */
+static void trunk_plan(network *netp, int T)
+{
+    network net = *netp;
+    trunk.netp = netp;
+    trunk.T = T;
+    trunk.train = net.train;
+    trunk.per = (net.batch + 7) / 8;
+    trunk.items = (net.batch + trunk.per - 1) / trunk.per;
+    size_t scratch_need = 0, off = 0;
+    for (int i = 0; i < T; i++) {
+        layer *l = &netp->layers[i];
+        net.index = i;
+        trunk.nets[i] = net;
+        if (l->type == CONVOLUTIONAL) {
+            dconv *g = &trunk.g[i];
+            dconv_plan(g, l, &trunk.nets[i], net.train, &trunk.buf[i], &trunk.cap[i]);
+            g->nd = 1;
+            size_t need = g->xlen + (size_t)g->Mr * g->P + (net.train ? g->qlen + (size_t)g->Cr * g->Q : 0);
+            if (need > scratch_need) scratch_need = need;
+            trunk.slot_off[i] = off;
+            off += (size_t)g->M * g->K + g->M;
+        }
+        if (l->type == DROPOUT && net.train) trunk.call[i] = ++drop_calls;
+        net.input = l->output;
+        net.delta = l->delta;
+    }
+    trunk.item_floats = off;
+    scratch_reserve(threads(), scratch_need);
+    size_t need = off * trunk.items;
+    if (net.train && trunk.slots_cap < need) {
+        free(trunk.slots);
+        trunk.slots = xmalloc(need * sizeof(float));
+        trunk.slots_cap = need;
+    }
+}
+
+static void trunk_forward_image(void *vctx, int64_t b, int thread)
+{
+    (void)vctx;
+    for (int i = 0; i < trunk.T; i++) {
+        network *net = &trunk.nets[i];
+        layer *l = &net->layers[i];
+        double t0 = prof_thread_start();
+        /* this image's slice of the delta the backward pass will add into */
+        if (net->train && l->delta) memset(l->delta + (size_t)b * l->outputs, 0, sizeof(float) * l->outputs);
+        if (l->type == CONVOLUTIONAL) {
+            dconv_forward_image(&trunk.g[i], b, thread);
+        } else if (l->type == MAXPOOL) {
+            void *a[2] = {l, net};
+            plane_fn fn = maxpool_fn(l);
+            for (int c = 0; c < l->c; c++) fn(a, b * l->c + c, thread);
+        } else if (l->type == DROPOUT && net->train) {
+            drop_ctx c = {.l = l, .net = net, .call = trunk.call[i]};
+            dropout_image(&c, b, thread);
+        }
+        prof_thread_stop(t0, i, l, 0, thread);
+    }
+}
+
+static void trunk_backward_item(void *vctx, int64_t it, int thread)
+{
+    (void)vctx;
+    float *slot = trunk.slots + (size_t)it * trunk.item_floats;
+    memset(slot, 0, sizeof(float) * trunk.item_floats);
+    int batch = trunk.nets[0].batch, b0 = (int)it * trunk.per;
+    int b1 = b0 + trunk.per < batch ? b0 + trunk.per : batch;
+    for (int b = b0; b < b1; b++)
+        for (int i = trunk.T - 1; i >= 0; i--) {
+            network *net = &trunk.nets[i];
+            layer *l = &net->layers[i];
+            double t0 = prof_thread_start();
+            if (l->type == CONVOLUTIONAL) {
+                dconv *g = &trunk.g[i];
+                float *dw = slot + trunk.slot_off[i], *db = dw + (size_t)g->M * g->K;
+                float *xp = scratch[thread], *dp = xp + g->xlen, *dq = dp + (size_t)g->Mr * g->P;
+                dconv_backward_image(g, b, xp, dp, db, dq, dq + g->qlen);
+                conv_dw_kernel(dp, g->P, 0, xp, 0, 1, g->offx, g->Kr, g->Mr, dw, g->M, g->K);
+            } else if (l->type == MAXPOOL && net->delta) {
+                void *a[2] = {l, net};
+                for (int c = 0; c < l->c; c++) maxpool_back_plane(a, b * l->c + c, thread);
+            } else if (l->type == DROPOUT && net->delta) {
+                size_t o = (size_t)b * l->inputs;
+                dropout_back(net->delta + o, l->rand + o, (size_t)l->inputs, l->probability, l->scale);
+            }
+            prof_thread_stop(t0, i, l, 1, thread);
+        }
+}
+
+/* The trunk's backward pass, then its gradients summed in item order. */
+static void trunk_backward(void)
+{
+    parallel_for(trunk.items, threads(), trunk_backward_item, NULL);
+    for (int i = 0; i < trunk.T; i++) {
+        layer *l = &trunk.netp->layers[i];
+        if (l->type != CONVOLUTIONAL) continue;
+        size_t mk = (size_t)l->n * l->size * l->size * l->c;
+        for (int it = 0; it < trunk.items; it++) {
+            const float *dw = trunk.slots + (size_t)it * trunk.item_floats + trunk.slot_off[i];
+            add_into(l->weight_updates, dw, mk);
+            add_into(l->bias_updates, dw + mk, (size_t)l->n);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ the network passes */
 
 /* Darknet's forward_network / backward_network, step for step (a layer reads the previous
  * layer's output and adds into its delta; layer 0 reads net->input and, net->delta being
- * NULL, computes no input gradient), with the per-layer timer of FP_DN_PROFILE, memset for
- * zeroing the deltas, and no zeroing at all in inference passes. */
+ * NULL, computes no input gradient), with the trunk (above) going image by image, the
+ * per-layer timer of FP_DN_PROFILE, memset for zeroing the deltas, and no zeroing at all in
+ * inference passes. */
 void forward_network(network *netp)
 {
     if (!fast_on) { plain.fwd_net(netp); return; }
     network net = *netp;
-    for (int i = 0; i < net.n; i++) {
+    int T = trunk_len(netp);
+    trunk.netp = NULL;
+    if (T) {
+        prof_start();
+        trunk_plan(netp, T);
+        parallel_for(net.batch, threads(), trunk_forward_image, NULL);
+        net.input = netp->layers[T - 1].output;
+    }
+    for (int i = T; i < net.n; i++) {
         net.index = i;
         layer l = net.layers[i];
         /* Deltas accumulate during backward: zero them before a training pass (an inference
@@ -777,9 +1432,11 @@ void backward_network(network *netp)
 {
     if (!fast_on) { plain.bwd_net(netp); return; }
     network net = *netp, orig = *netp;
-    for (int i = net.n - 1; i >= 0; i--) {
+    /* the trunk, if this network's last forward pass (a training one) planned it */
+    int T = trunk.netp == netp && trunk.train && trunk.T == trunk_len(netp) ? trunk.T : 0;
+    for (int i = net.n - 1; i >= T; i--) {
         layer l = net.layers[i];
-        if (l.stopbackward) break;
+        if (l.stopbackward) return;
         if (i == 0) net = orig;
         else {
             net.input = net.layers[i - 1].output;
@@ -790,6 +1447,7 @@ void backward_network(network *netp)
         l.backward(l, net);
         prof_stop(t, i, &l, 1);
     }
+    if (T) trunk_backward();
 }
 
 /* ------------------------------------------------------------------ initial weights */

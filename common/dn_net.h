@@ -108,6 +108,10 @@ void dn_fast_set(int on);              /* 1 (default) = ours, 0 = Darknet's plai
 int dn_fast_get(void);
 void dn_fast_threads(int n);           /* threads for our kernels; 0 = fp_threads() */
 void dn_fast_seed(uint64_t seed);      /* dropout stream; dn_load calls it with its seed */
+void dn_fast_direct(int on);           /* 1 (default): direct stride-1 convolutions on AVX-512
+                                        * CPUs; 0: im2col + OpenBLAS GEMM everywhere */
+void dn_fast_trunk(int on);            /* 1 (default): leading conv/pool/dropout layers image by
+                                        * image (needs the direct path); 0: layer by layer */
 void *dn_plain(const char *name);      /* Darknet's own definition of a function */
 
 #endif

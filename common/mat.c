@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define NPY_MAGIC "\x93NUMPY"
@@ -436,16 +437,12 @@ int mat_read_row_f64(mat_reader *r, char *id, double *data)
     return 1;
 }
 
+static void convert_to_f32(mat_type t, const void *src, float *dst, int64_t n);
+
 int mat_read_row_f32(mat_reader *r, char *id, float *data)
 {
     if (!mat_read_row(r, id, r->raw)) return 0;
-    int64_t n = mat_cols(&r->h);
-    switch (r->h.type) {
-    case MAT_U8: for (int64_t i = 0; i < n; i++) data[i] = r->raw[i]; break;
-    case MAT_I32: for (int64_t i = 0; i < n; i++) data[i] = (float)((int32_t *)r->raw)[i]; break;
-    case MAT_F32: memcpy(data, r->raw, (size_t)n * sizeof(float)); break;
-    case MAT_F64: for (int64_t i = 0; i < n; i++) data[i] = (float)((double *)r->raw)[i]; break;
-    }
+    convert_to_f32(r->h.type, r->raw, data, mat_cols(&r->h));
     return 1;
 }
 
@@ -582,23 +579,124 @@ void mat_finish(mat_writer *w)
 
 /* ------------------------------------------------------------------ dense matrices */
 
-mat_dense mat_load_dense(const char *path)
+/* Buffers of megabytes on transparent huge pages when the kernel offers them: on our virtual
+ * machines the first touch of a 4 KiB page costs ~30 us, so faulting in a fresh 40 MB matrix
+ * took longer than reading it (common/svm.c does the same). Freed with free(). */
+static void *dense_alloc(size_t bytes)
 {
-    mat_reader *r = mat_open(path);
-    mat_dense m = {.rows = r->h.rows, .cols = mat_cols(&r->h), .idw = r->h.idw};
-    if ((double)m.rows * (double)m.cols * 8.0 > 64e9)
-        die("%s: %" PRId64 " x %" PRId64 " doubles do not fit in memory", r->name, m.rows, m.cols);
-    m.ids = xmalloc((size_t)m.rows * (size_t)(m.idw + 1));
-    m.x = xmalloc((size_t)m.rows * (size_t)m.cols * sizeof(double));
-    char id[MAT_MAX_ID + 1];
-    for (int64_t i = 0; i < m.rows; i++) {
-        mat_read_row_f64(r, id, m.x + i * m.cols);
-        memcpy(m.ids + i * (m.idw + 1), id, (size_t)m.idw + 1);
-        m.ids[i * (m.idw + 1) + m.idw] = 0;
+    const size_t huge = 2u << 20;
+    if (bytes < huge) return xmalloc(bytes ? bytes : 1);
+    void *p = NULL;
+    size_t len = (bytes + huge - 1) / huge * huge;
+    if (posix_memalign(&p, huge, len) != 0) die("out of memory (%zu bytes)", len);
+    madvise(p, len, MADV_HUGEPAGE);     /* advice only: failure just means small pages */
+    return p;
+}
+
+/* Reads the next `count` rows as stored (id then numbers; numbers alone for a plain array)
+ * into buf with one fread: a dense load then costs a few dozen reads instead of two or three
+ * per row. A short stream dies with the same message as mat_read_row. */
+static void read_rows_raw(mat_reader *r, int64_t count, uint8_t *buf)
+{
+    size_t rb = r->data_bytes + (r->plain ? 0 : (size_t)r->h.idw);
+    size_t got = fread(buf, 1, rb * (size_t)count, r->fp);
+    if (got != rb * (size_t)count) {
+        if (ferror(r->fp)) die("%s: read error: %s", r->name, strerror(errno));
+        die("%s: truncated stream: header declares %" PRId64 " rows, input ended inside row %"
+            PRId64 " (%zu of %zu bytes)", r->name, r->h.rows, r->done + (int64_t)(got / rb) + 1,
+            got % rb, rb);
     }
-    if (mat_read_row_f64(r, NULL, NULL)) die("internal error");
+    r->done += count;
+}
+
+static void convert_to_f32(mat_type t, const void *src, float *dst, int64_t n)
+{
+    switch (t) {
+    case MAT_U8: for (int64_t i = 0; i < n; i++) dst[i] = ((const uint8_t *)src)[i]; break;
+    case MAT_I32: for (int64_t i = 0; i < n; i++) dst[i] = (float)((const int32_t *)src)[i]; break;
+    case MAT_F32: memcpy(dst, src, (size_t)n * sizeof(float)); break;
+    case MAT_F64: for (int64_t i = 0; i < n; i++) dst[i] = (float)((const double *)src)[i]; break;
+    }
+}
+
+/* The remaining rows of r (from row r->done on), read in chunks of 256 KiB, into *ids
+ * (rows x (idw + 1)) and *x (rows x cols values of elem bytes: doubles, or floats when
+ * elem == 4), both allocated here; then checks the end of the stream. The buffers start at
+ * no more than 64 MiB of values and double as rows actually arrive, so a header that
+ * declares 10^9 rows over a short stream ends in "truncated stream", not in an allocation
+ * of the declared size. */
+#define DENSE_FIRST_BYTES (64u << 20)
+
+static void read_dense_rows(mat_reader *r, char **ids, void **x, size_t elem)
+{
+    int64_t cols = mat_cols(&r->h), rows = r->h.rows - r->done, first = r->done;
+    size_t idw = r->plain ? 0 : (size_t)r->h.idw, rb = idw + r->data_bytes;
+    size_t idstride = (size_t)r->h.idw + 1, rowsize = (size_t)cols * elem;
+    int64_t cap = (int64_t)(DENSE_FIRST_BYTES / rowsize);
+    cap = cap < 1 ? 1 : cap > rows ? rows : cap;
+    *ids = xmalloc((size_t)(cap > 0 ? cap : 1) * idstride);
+    *x = dense_alloc((size_t)cap * rowsize);
+    int64_t per = (int64_t)((256u << 10) / rb);   /* small enough to stay in cache */
+    if (per < 1) per = 1;
+    uint8_t *chunk = xmalloc(rb * (size_t)(per < rows ? per : rows > 0 ? rows : 1));
+    for (int64_t i0 = 0; i0 < rows; i0 += per) {
+        int64_t cnt = rows - i0 < per ? rows - i0 : per;
+        read_rows_raw(r, cnt, chunk);
+        if (i0 + cnt > cap) {                      /* the rows are real: grow */
+            int64_t ncap = 2 * cap > i0 + cnt ? 2 * cap : i0 + cnt;
+            if (ncap > rows) ncap = rows;
+            void *nx = dense_alloc((size_t)ncap * rowsize);
+            memcpy(nx, *x, (size_t)i0 * rowsize);
+            free(*x);
+            *x = nx;
+            *ids = xrealloc(*ids, (size_t)ncap * idstride);
+            cap = ncap;
+        }
+        for (int64_t a = 0; a < cnt; a++) {
+            const uint8_t *rec = chunk + (size_t)a * rb;
+            int64_t i = i0 + a;                      /* index in the buffers */
+            char *id = *ids + (size_t)i * idstride;
+            memset(id, 0, idstride);
+            if (r->plain) snprintf(id, idstride, "%" PRId64, first + i);
+            else memcpy(id, rec, idw);   /* an id ends at its first NUL, as in mat_read_row */
+            if (elem == 4) convert_to_f32(r->h.type, rec + idw, (float *)*x + i * cols, cols);
+            else convert_to_f64(r->h.type, rec + idw, (double *)*x + i * cols, cols);
+        }
+    }
+    free(chunk);
+    if (mat_read_row(r, NULL, NULL)) die("internal error");   /* checks for trailing data */
+}
+
+mat_dense mat_read_dense(mat_reader *r)
+{
+    mat_dense m = {.rows = r->h.rows - r->done, .cols = mat_cols(&r->h), .idw = r->h.idw};
+    void *x;
+    read_dense_rows(r, &m.ids, &x, sizeof(double));
+    m.x = x;
     mat_close(r);
     return m;
+}
+
+mat_dense mat_load_dense(const char *path) { return mat_read_dense(mat_open(path)); }
+
+mat_dense_f32 mat_read_dense_f32(mat_reader *r)
+{
+    mat_dense_f32 m = {.rows = r->h.rows - r->done, .cols = mat_cols(&r->h), .idw = r->h.idw};
+    void *x;
+    read_dense_rows(r, &m.ids, &x, sizeof(float));
+    m.x = x;
+    mat_close(r);
+    return m;
+}
+
+mat_dense_f32 mat_load_dense_f32(const char *path) { return mat_read_dense_f32(mat_open(path)); }
+
+void mat_dense_f32_free(mat_dense_f32 *m)
+{
+    free(m->ids);
+    free(m->x);
+    m->ids = NULL;
+    m->x = NULL;
 }
 
 const char *mat_dense_id(const mat_dense *m, int64_t i) { return m->ids + i * (m->idw + 1); }

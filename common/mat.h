@@ -80,11 +80,26 @@ typedef struct {
     double *x;        /* rows * cols, row-major */
 } mat_dense;
 mat_dense mat_load_dense(const char *path);            /* any type, converted to double */
+/* The rows not yet read from an open reader (so a caller can look at mat_hdr() first and
+ * choose the loader); closes the reader. */
+mat_dense mat_read_dense(mat_reader *r);
 const char *mat_dense_id(const mat_dense *m, int64_t i);
 void mat_dense_free(mat_dense *m);
 /* Dies naming the first NaN/Inf (row, id, column): statistics of such rows would be silently
  * meaningless. `name` is the stream's name for the message. */
 void mat_dense_check_finite(const mat_dense *m, const char *name);
+/* The same in single precision: half the memory and memory traffic, for stages whose
+ * numerics are float32 anyway (pca's randomized solver). u8 and f32 streams load exactly;
+ * f64 and i32 values are rounded to float. Large buffers sit on transparent huge pages. */
+typedef struct {
+    int64_t rows, cols;
+    int idw;
+    char *ids;        /* rows * (idw+1) bytes, NUL-terminated ids (mat_dense_id layout) */
+    float *x;         /* rows * cols, row-major */
+} mat_dense_f32;
+mat_dense_f32 mat_load_dense_f32(const char *path);
+mat_dense_f32 mat_read_dense_f32(mat_reader *r);        /* closes the reader */
+void mat_dense_f32_free(mat_dense_f32 *m);
 /* Writes a dense matrix of doubles as type T with the given ids. */
 void mat_save_dense(const char *path, const mat_dense *m, mat_type t);
 

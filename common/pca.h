@@ -5,7 +5,8 @@
  *   pca_params p;
  *   pca_default_params(&p);
  *   p.k = 30;
- *   pca_model m = pca_fit(X, n, d, &p);      // X: n x d, row-major doubles
+ *   pca_model m = pca_fit(X, n, d, &p);      // X: n x d, row-major doubles (or floats:
+ *                                            // pca_fit_transform_f32)
  *   pca_transform_row(&m, x, out);           // out: m.k values
  *   pca_save(&m, "model.npy");
  *
@@ -14,7 +15,8 @@
  *               and the N x N Gram matrix; every component, exact to rounding
  *   randomized  Halko, Martinsson & Tropp (2011): a Gaussian test matrix of k + oversample
  *               columns, q power iterations with QR re-orthonormalisation, then the SVD of
- *               the small projected matrix; cost O(N D (k + oversample) q)
+ *               the small projected matrix; cost O(N D (k + oversample) q). The big products
+ *               in float32, the small matrices and B = Q^T Xc in double (see pca.c)
  * Sign convention: each component's largest-|.| loading is positive (ties: the first one). */
 #ifndef FP_PCA_H
 #define FP_PCA_H
@@ -41,10 +43,10 @@ typedef struct {
                                k < 0.1 min(N, D), else 4) */
     int oversample;         /* randomized: extra test vectors (10) */
     uint64_t seed;          /* randomized: seed of the test matrix (1) */
-    int blas_threads;       /* randomized: OpenBLAS threads for the big products; 0 = its
-                               default. Their splits change the last bits, so 1 makes the
-                               result independent of every thread setting (the exact solver
-                               always is). */
+    int blas_threads;       /* randomized: threads for the big products; 0 = fp_threads()
+                               (FP_THREADS, else the cores). The products split the rows in
+                               a fixed number of chunks, so the result is the same for any
+                               thread count (as the exact solver's). */
 } pca_params;
 
 typedef struct {
@@ -57,6 +59,7 @@ typedef struct {
     double total_variance;  /* sum of the column variances (ddof = 1); 0 for a loaded model */
     pca_method method;      /* solver actually used (fit only) */
     int power_iter;         /* randomized: iterations used */
+    double *packed;         /* internal: the components laid out for the projection */
 } pca_model;
 
 void pca_default_params(pca_params *p);
@@ -64,13 +67,23 @@ void pca_default_params(pca_params *p);
 /* Fits on X (n x d). Dies on bad parameters (k > min(n, d), n < 2 ...). */
 pca_model pca_fit(const double *X, int64_t n, int64_t d, const pca_params *p);
 
-/* Fit and project in one go without a second n x d buffer: X is overwritten by X - mean,
- * *Y (allocated here, n x k) gets the same bits as pca_transform of the original rows. */
-pca_model pca_fit_transform(double *X, int64_t n, int64_t d, const pca_params *p, double **Y);
+/* Fit and project in one go: *Y (allocated here, n x k, free()) gets the same bits as
+ * pca_transform_row of each row. */
+pca_model pca_fit_transform(const double *X, int64_t n, int64_t d, const pca_params *p,
+                            double **Y);
+/* The same for float rows (a u8 or f32 stream loaded as floats): X is centred in place,
+ * X[i][j] = (float)(X[i][j] - mean[j]) - no second n x d buffer - and *Y gets the same bits
+ * as pca_transform_row_f32 of the original rows. */
+pca_model pca_fit_transform_f32(float *X, int64_t n, int64_t d, const pca_params *p,
+                                double **Y);
 
-/* out[c] = (x - mean) . component_c / scale_c, for c < k. */
+/* out[c] = (x - mean) . component_c / scale_c, for c < k; each dot product is one sum in
+ * column order (the same bits on every path: fit, transform, --load). */
 void pca_transform_row(const pca_model *m, const double *x, double *out);
-/* All rows: Y (n x k). Uses BLAS. */
+/* For float rows: the centred values are rounded to float first, (float)(x - mean), as the
+ * float fit does, so fitting a float stream and applying the model to it agree to the bit. */
+void pca_transform_row_f32(const pca_model *m, const float *x, double *out);
+/* All rows: Y (n x k), on fp_threads() threads; the bits of pca_transform_row. */
 void pca_transform(const pca_model *m, const double *X, int64_t n, double *Y);
 
 /* Model file: a matrix stream of f64 rows of d columns with ids, in this order,

@@ -8,15 +8,20 @@
  * score, the median over its images of the skin fraction in the face area. The dataset is
  * mostly faces, so the median over all images is a face-like level; a cluster whose score
  * is below a third of that level is noise. With --ref ID (the original's way) the cluster
- * holding image ID is noise instead. Labels are never used to decide; when they reveal the
- * noise (rows whose every label is -1, as in AMLS) precision and recall are reported. */
+ * holding image ID is noise instead. Then every image of a removed cluster gets a second,
+ * per-image look (rescue.h): a linear SVM trained on thumbnails of the other folds to tell
+ * kept clusters from removed ones; an image it places on the kept side is kept. Labels are
+ * never used to decide; when they reveal the noise (rows whose every label is -1, as in
+ * AMLS) precision and recall are reported. */
 #include "err.h"
 #include "idmap.h"
 #include "imgfeat.h"
 #include "labels.h"
 #include "mat.h"
+#include "rescue.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,15 +29,17 @@
 
 static void usage(void)
 {
-    printf("Usage: find-noise --images IMAGES --clusters CLUSTERS --labels CSV -o DIR [--ref ID]\n"
+    printf("Usage: find-noise --images IMAGES --clusters CLUSTERS --labels CSV -o DIR [OPTIONS]\n"
            "Pick the noise cluster(s) and write DIR/filtered.csv (the label rows of the kept\n"
            "images), DIR/noise.csv (file_name,cluster of the removed ones) and\n"
-           "DIR/clusters.csv (cluster,size,face_score,noise).\n\n"
+           "DIR/clusters.csv (cluster,size,face_score,noise,rescued).\n\n"
            "  --images FILE     image stream from decode (the pixels the score is taken from)\n"
            "  --clusters FILE   kmeans output: the same ids with one i32 cluster column\n"
            "  --labels CSV      the dataset's attribute_list.csv\n"
            "  --ref ID          the cluster holding image ID is the noise (instead of the\n"
            "                    face-score criterion)\n"
+           "  --no-rescue       remove whole clusters: no per-image second look\n"
+           "  --seed S          folds and sample of the second look (default 1)\n"
            "  -o, --output DIR  where to write (files are replaced atomically)\n"
            "  -h, --help        show this help\n");
 }
@@ -42,6 +49,7 @@ typedef struct {
     double *scores;       /* per member, for the median */
     double face_score;
     int noise;
+    int64_t rescued;      /* images of a noise cluster kept by the second look */
 } cluster;
 
 static int cmp_double(const void *a, const void *b)
@@ -80,7 +88,7 @@ static int64_t read_clusters(const char *path, idmap *rows, int **cl, int *k)
 }
 
 static void write_outputs(const char *dir, const labels *lab, const idmap *rows, const int *cl,
-                          const cluster *cs, int k)
+                          const int *drop, const cluster *cs, int k)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/filtered.csv", dir);
@@ -94,7 +102,7 @@ static void write_outputs(const char *dir, const labels *lab, const idmap *rows,
     for (int64_t i = 0; i < lab->nrows; i++) {
         int64_t r = idmap_get(rows, lab->ids[i]);
         if (r < 0) continue;            /* not decoded (unreadable): in neither list */
-        if (cs[cl[r]].noise) {
+        if (drop[r]) {
             fprintf(nz.fp, "%s,%d\n", lab->ids[i], cl[r]);
             continue;
         }
@@ -106,15 +114,15 @@ static void write_outputs(const char *dir, const labels *lab, const idmap *rows,
     out_commit(&nz);
     snprintf(path, sizeof path, "%s/clusters.csv", dir);
     outfile c = out_open(path);
-    fprintf(c.fp, "cluster,size,face_score,noise\n");
+    fprintf(c.fp, "cluster,size,face_score,noise,rescued\n");
     for (int j = 0; j < k; j++)
-        fprintf(c.fp, "%d,%lld,%.4f,%d\n", j, (long long)cs[j].size, cs[j].face_score, cs[j].noise);
+        fprintf(c.fp, "%d,%lld,%.4f,%d,%lld\n", j, (long long)cs[j].size, cs[j].face_score,
+                cs[j].noise, (long long)cs[j].rescued);
     out_commit(&c);
 }
 
 /* Precision/recall against rows whose every label is -1, when the table has such rows. */
-static void report_against_labels(const labels *lab, const idmap *rows, const int *cl,
-                                  const cluster *cs)
+static void report_against_labels(const labels *lab, const idmap *rows, const int *drop)
 {
     int64_t tp = 0, fp = 0, fn = 0, revealed = 0;
     for (int64_t i = 0; i < lab->nrows; i++) {
@@ -123,7 +131,7 @@ static void report_against_labels(const labels *lab, const idmap *rows, const in
         int all_neg = lab->ncols > 0;
         for (int j = 0; j < lab->ncols; j++) all_neg &= labels_get(lab, i, j) == -1;
         revealed += all_neg;
-        int removed = cs[cl[r]].noise;
+        int removed = drop[r];
         tp += removed && all_neg;
         fp += removed && !all_neg;
         fn += !removed && all_neg;
@@ -136,6 +144,43 @@ static void report_against_labels(const labels *lab, const idmap *rows, const in
             (long long)revealed, (long long)fp);
 }
 
+/* The per-image second look (rescue.h): images of removed clusters whose held-out SVM
+ * decision falls on the kept side are kept. thumbs are in stream order; row_of maps a
+ * stream position to its cluster row. Too few removed images for the folds: skipped. */
+static void second_look(const rescue_params *rp, const float *thumbs, const int64_t *row_of,
+                        int64_t n, const int *cl, int *drop, cluster *cs, char **ids)
+{
+    int *removed = xmalloc(sizeof(int) * (size_t)n);
+    int64_t nrem = 0;
+    for (int64_t i = 0; i < n; i++) nrem += removed[i] = drop[row_of[i]];
+    if (nrem < 2 * rp->folds || n - nrem < 2 * rp->folds) {
+        fprintf(stderr, "find-noise: second look skipped: %lld removed and %lld kept images are too few for %d folds\n",
+                (long long)nrem, (long long)(n - nrem), rp->folds);
+        free(removed);
+        return;
+    }
+    double *score = xmalloc(sizeof(double) * (size_t)n);
+    rescue_scores(thumbs, n, removed, rp, score);
+    int64_t kept = 0;
+    double closest = -HUGE_VAL;          /* the highest decision among the images still removed */
+    for (int64_t i = 0; i < n; i++) {
+        if (removed[i] && score[i] <= 0 && score[i] > closest) closest = score[i];
+        if (!removed[i] || score[i] <= 0) continue;
+        int64_t r = row_of[i];
+        drop[r] = 0;
+        cs[cl[r]].rescued++;
+        kept++;
+        fprintf(stderr, "find-noise: image %s (cluster %d) kept by the second look: held-out SVM decision %+.3f (> 0 = like the kept clusters)\n",
+                ids[i], cl[r], score[i]);
+    }
+    fprintf(stderr, "find-noise: second look (linear SVM on %dx%d thumbnails, %d folds, C %g): %lld of %lld removed images kept\n",
+            RESCUE_SIDE, RESCUE_SIDE, rp->folds, rp->C, (long long)kept, (long long)nrem);
+    if (closest > -HUGE_VAL)
+        fprintf(stderr, "find-noise: second look: the highest decision among the images still removed is %+.3f\n", closest);
+    free(score);
+    free(removed);
+}
+
 int main(int argc, char **argv)
 {
     err_init(argv[0]);
@@ -143,9 +188,11 @@ int main(int argc, char **argv)
         {"images", required_argument, 0, 'I'}, {"clusters", required_argument, 0, 'C'},
         {"labels", required_argument, 0, 'L'}, {"ref", required_argument, 0, 'R'},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
+        {"no-rescue", no_argument, 0, 'N'}, {"seed", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     const char *images = NULL, *clusters = NULL, *labels_path = NULL, *ref = NULL, *dir = NULL;
-    int c;
+    int c, rescue = 1;
+    rescue_params rp = rescue_defaults();
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'I': images = optarg; break;
@@ -153,6 +200,8 @@ int main(int argc, char **argv)
         case 'L': labels_path = optarg; break;
         case 'R': ref = optarg; break;
         case 'o': dir = optarg; break;
+        case 'N': rescue = 0; break;
+        case 'S': rp.seed = parse_seed(optarg); break;
         case 'h': usage(); return 0;
         default: die_usage("unknown option");
         }
@@ -176,6 +225,9 @@ int main(int argc, char **argv)
     const mat_header *h = mat_hdr(r);
     if (h->rows != n) die("%s has %lld rows but %s has %lld", images, (long long)h->rows, clusters, (long long)n);
     uint8_t *px = xmalloc((size_t)mat_cols(h));
+    float *thumbs = rescue ? xmalloc(sizeof(float) * RESCUE_DIM * (size_t)n) : NULL;
+    int64_t *row_of = xmalloc(sizeof(int64_t) * (size_t)n);   /* stream order -> cluster row */
+    char **ids = xcalloc((size_t)n, sizeof *ids);                /* stream order -> id */
     char id[MAT_MAX_ID + 1];
     double *all = xmalloc(sizeof(double) * (size_t)n);
     int64_t *fill = xcalloc((size_t)k, sizeof *fill);
@@ -185,6 +237,9 @@ int main(int argc, char **argv)
         double s = face_skin_fraction(px, (int)h->shape[0], (int)h->shape[1]);
         all[i] = s;
         cs[cl[row]].scores[fill[cl[row]]++] = s;
+        row_of[i] = row;
+        ids[i] = xstrdup(id);
+        if (thumbs) rescue_thumbnail(px, (int)h->shape[0], (int)h->shape[1], thumbs + i * RESCUE_DIM);
     }
     mat_close(r);
     double level = median(all, n);
@@ -210,9 +265,13 @@ int main(int argc, char **argv)
                 cs[j].noise ? (ref ? "removed (holds --ref image)" : "removed (no faces)") : "kept");
     if (nnoise == 0) fprintf(stderr, "find-noise: no noise cluster found; nothing removed\n");
 
+    int *drop = xmalloc(sizeof(int) * (size_t)n);
+    for (int64_t r = 0; r < n; r++) drop[r] = cs[cl[r]].noise;
+    if (rescue && nnoise > 0) second_look(&rp, thumbs, row_of, n, cl, drop, cs, ids);
+
     labels lab = labels_read(labels_path);
-    write_outputs(dir, &lab, &rows, cl, cs, k);
-    report_against_labels(&lab, &rows, cl, cs);
+    write_outputs(dir, &lab, &rows, cl, drop, cs, k);
+    report_against_labels(&lab, &rows, drop);
     labels_free(&lab);
     for (int j = 0; j < k; j++) free(cs[j].scores);
     free(cs);
@@ -220,6 +279,11 @@ int main(int argc, char **argv)
     free(all);
     free(fill);
     free(px);
+    free(thumbs);
+    free(row_of);
+    for (int64_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+    free(drop);
     idmap_free(&rows);
     return 0;
 }

@@ -39,7 +39,8 @@ static void usage(void)
            "                         (file_name,label; label = class index)\n"
            "      --train CSV, --val CSV, --test CSV   the same files one by one\n"
            "Network and training\n"
-           "      --cfg FILE         network template (default pipelines/cnn.cfg); its input\n"
+           "      --cfg FILE         network template (default pipelines/cnn.cfg, or when\n"
+           "                         installed PREFIX/share/facepipe/cnn.cfg); its input\n"
            "                         size and class count are set from the data\n"
            "  -e, --epochs N         at most N epochs (default 50)\n"
            "  -p, --patience N       stop after N epochs without a lower validation loss\n"
@@ -238,14 +239,18 @@ static double cpu_seconds(void)
 
 static char *default_cfg(const char *argv0)
 {
-    /* pipelines/cnn.cfg beside the bin/ directory holding this program. */
+    /* pipelines/cnn.cfg beside the bin/ directory holding this program (the source tree),
+     * else share/facepipe/cnn.cfg beside it (make install PREFIX=...). */
     char exe[4096];
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (k <= 0) { (void)argv0; return xstrdup("pipelines/cnn.cfg"); }
     exe[k] = 0;
     char *slash = strrchr(exe, '/');
     if (slash) *slash = 0;
-    return join(exe, "../pipelines/cnn.cfg");
+    char *tree = join(exe, "../pipelines/cnn.cfg");
+    if (access(tree, R_OK) == 0) return tree;
+    free(tree);
+    return join(exe, "../share/facepipe/cnn.cfg");
 }
 
 int main(int argc, char **argv)

@@ -72,6 +72,24 @@ accuracy() {
     ! cmp -s a.weights c.weights
 }
 
+@test "train-cnn: the direct convolutions and the image-by-image trunk train like im2col + GEMM" {
+    # FP_DN_DIRECT=0: im2col + OpenBLAS layer by layer (CPUs without AVX-512); FP_DN_TRUNK=0:
+    # direct convolutions layer by layer. Sums in other orders: close, not byte-identical.
+    for v in default FP_DN_DIRECT=0 FP_DN_TRUNK=0; do
+        f=${v%=0}               # file names without "=": awk takes x=y.csv for an assignment
+        env ${v/default/X=1} train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" \
+            -o "$f.weights" --epochs 3 --patience 0 --seed 5 "$D/img.npy" > "$f.csv"
+        acc=$(accuracy "$D/split/test.csv" "$f.csv")
+        echo "$v: test accuracy $acc"
+        awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'
+    done
+    for f in FP_DN_DIRECT FP_DN_TRUNK; do
+        agree=$(paste -d, default.csv "$f.csv" | awk -F, 'NR > 1 { n += ($2 == $5) } END { print n }')
+        echo "$f=0: $agree of 48 predicted classes as by default"
+        [ "$agree" -ge 46 ]
+    done
+}
+
 @test "train-cnn --predict: reloading the saved weights reproduces the test predictions exactly" {
     train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o m.weights --epochs 3 --patience 0 \
         "$D/img.npy" > pred.csv

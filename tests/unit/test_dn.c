@@ -191,6 +191,18 @@ static const char *big_cfg =
     "[convolutional]\nbatch_normalize=1\nfilters=5\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
     "[connected]\noutput=2\nactivation=linear\n[softmax]\n";
 
+/* Shapes for the direct path's corners: 5x5 kernels with pad 1 (less than "same") and pad 4
+ * (= size-1: the input gradient needs no padding), filter and channel counts that are not
+ * multiples of the kernels' blocks of 8 and 4, 2x2 pooling of odd sizes. */
+static const char *direct_cfg =
+    "[net]\nbatch=4\nheight=19\nwidth=17\nchannels=3\nlearning_rate=0.01\nmomentum=0.9\n"
+    "[convolutional]\nfilters=7\nsize=5\nstride=1\npadding=1\nactivation=relu\n"
+    "[convolutional]\nfilters=9\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+    "[maxpool]\nsize=2\nstride=2\npadding=0\n"
+    "[convolutional]\nfilters=10\nsize=5\nstride=1\npadding=4\nactivation=relu\n"
+    "[maxpool]\nsize=2\nstride=2\npadding=0\n"
+    "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+
 static void test_layers(const char *text, int batch)
 {
     dn_net *d = dn_load(put("layers.cfg", text), NULL, batch, 7);
@@ -317,6 +329,76 @@ static void test_train_step(void)
     CHECK_NEAR(loss[1], loss[0], 1e-4 * fabs(loss[0]));
     CHECK(rel_err(w[1], w[0], 8 * 27) <= 1e-4);
     free(w[0]); free(w[1]); free(img);
+}
+
+/* The trunk: leading conv/maxpool/dropout layers go image by image (dn_fast.c). Three SGD
+ * steps of a network whose first five layers form a trunk, against Darknet's plain code and
+ * against our layer-by-layer passes; 1 and 2 threads must give the same bits. With dropout
+ * (whose draws are ours, not Darknet's), the trunk's forward pass must give exactly the
+ * layer-by-layer one: the first step's loss is the same float. */
+typedef struct { float loss[3]; float *w[4]; } steps_run;
+
+static steps_run run_steps(const char *cfg, const uint8_t *const *p, const int *lab, int mode)
+{
+    /* mode 0: Darknet plain; 1: ours layer by layer; 2, 3: ours with the trunk, 1 and 2 threads */
+    dn_fast_set(mode != 0);
+    dn_fast_trunk(mode >= 2);
+    dn_fast_threads(mode == 3 ? 2 : 1);
+    dn_net *d = dn_load(cfg, NULL, 6, 11);
+    steps_run r;
+    for (int s = 0; s < 3; s++) r.loss[s] = dn_train_batch(d, p, lab, NULL, NULL);
+    network *net = dn_network(d);
+    for (int k = 0, i = 0; i < net->n && k < 4; i++) {
+        layer *l = &net->layers[i];
+        if (l->type == CONVOLUTIONAL) r.w[k++] = copyv(l->weights, (size_t)l->nweights);
+        else if (l->type == CONNECTED) r.w[k++] = copyv(l->weights, (size_t)l->inputs * l->outputs);
+    }
+    dn_free(d);
+    dn_fast_set(1);
+    dn_fast_trunk(1);
+    dn_fast_threads(0);
+    return r;
+}
+
+static void test_trunk(void)
+{
+    const char *head = "[net]\nbatch=6\nheight=19\nwidth=17\nchannels=3\nlearning_rate=0.05\nmomentum=0.9\ndecay=0.0005\n"
+        "[convolutional]\nfilters=7\nsize=5\nstride=1\npadding=1\nactivation=relu\n"
+        "[convolutional]\nfilters=9\nsize=3\nstride=1\npad=1\nactivation=leaky\n"
+        "[maxpool]\nsize=2\nstride=2\npadding=0\n";
+    const char *tail = "[convolutional]\nfilters=10\nsize=3\nstride=1\npadding=2\nactivation=relu\n"
+        "[maxpool]\nsize=2\nstride=2\npadding=0\n"
+        "[connected]\noutput=3\nactivation=linear\n[softmax]\n";
+    char text[2][1024];
+    snprintf(text[0], sizeof text[0], "%s%s", head, tail);
+    snprintf(text[1], sizeof text[1], "%s[dropout]\nprobability=.3\n%s", head, tail);
+    size_t nw[4] = {7 * 75, 9 * 63, 10 * 81, 3 * 200};
+    enum { B = 6, S = 19 * 17 * 3 };
+    uint8_t *img = xmalloc(B * S);
+    for (int i = 0; i < B * S; i++) img[i] = (uint8_t)rng_below(&R, 256);
+    const uint8_t *p[B];
+    int lab[B];
+    for (int i = 0; i < B; i++) { p[i] = img + i * S; lab[i] = i % 3; }
+    for (int drop = 0; drop < 2; drop++) {
+        const char *cfg = put(drop ? "trunk-drop.cfg" : "trunk.cfg", text[drop]);
+        steps_run r[4];
+        for (int mode = drop ? 1 : 0; mode < 4; mode++) r[mode] = run_steps(cfg, p, lab, mode);
+        int same_bits = 1;
+        for (int s = 0; s < 3; s++) same_bits &= r[2].loss[s] == r[3].loss[s];
+        for (int k = 0; k < 4; k++) same_bits &= same(r[2].w[k], r[3].w[k], nw[k]);
+        CHECK(same_bits);                                  /* any thread count, same bits */
+        CHECK(r[2].loss[0] == r[1].loss[0]);               /* same forward pass */
+        for (int ref = drop ? 1 : 0; ref < 2; ref++) {
+            double e = 0;
+            for (int s = 0; s < 3; s++) e = fmax(e, fabs(r[2].loss[s] - r[ref].loss[s]) / fabs(r[ref].loss[s]));
+            for (int k = 0; k < 4; k++) e = fmax(e, rel_err(r[2].w[k], r[ref].w[k], nw[k]));
+            if (e > 1e-4) fprintf(stderr, "trunk (dropout %d) vs %s: rel err %g\n", drop, ref ? "layer by layer" : "plain", e);
+            CHECK(e <= 1e-4);
+        }
+        for (int mode = drop ? 1 : 0; mode < 4; mode++)
+            for (int k = 0; k < 4; k++) free(r[mode].w[k]);
+    }
+    free(img);
 }
 
 /* The loss Darknet trains on: [softmax] alone gives the cross-entropy's exact gradient (a
@@ -553,8 +635,15 @@ int main(void)
     test_gemm();
     test_im2col_col2im();
     test_activations();
-    test_layers(layers_cfg, 5);
-    test_layers(big_cfg, 3);
+    /* our direct convolutions (on AVX-512 CPUs), then im2col + GEMM, against Darknet's */
+    for (int direct = 1; direct >= 0; direct--) {
+        dn_fast_direct(direct);
+        test_layers(layers_cfg, 5);
+        test_layers(big_cfg, 3);
+        test_layers(direct_cfg, 4);
+    }
+    dn_fast_direct(1);
+    test_trunk();
     test_maxpool_shapes();
     test_dropout();
     test_train_step();

@@ -4,8 +4,13 @@
  *   - a small random case agrees with gsl_eigen_symmv on a covariance computed here by
  *     explicit loops (covariance path, Gram path n < d, randomized with l = min(n, d))
  *   - --variance picks the right count; whitening gives unit variances; sign convention
- *   - save/load round trip; row and batch projections are bit-identical; errors */
+ *   - save/load round trip; row and batch projections are bit-identical; errors
+ *   - --standardize: the eigenpairs of the standardised columns, folded into the model
+ *   - the float path (float rows centred in place) agrees with the double one, and its
+ *     fitted rows have the bits of pca_transform_row_f32; the f32 loader it reads with
+ *   - the randomized solver gives the same bits whatever the number of threads */
 #include "check.h"
+#include "mat.h"
 #include "pca.h"
 #include "rng.h"
 
@@ -299,6 +304,203 @@ static void test_determinism_and_errors(void)
     free(X);
 }
 
+/* Columns of very different scales and one constant column: standardised PCA must equal
+ * the eigendecomposition of the standardised matrix (computed here by explicit loops), and
+ * the stored components must be those eigenvectors divided by the column deviations. */
+static void test_standardize(pca_method method, int64_t n, int64_t d, int k, double tol)
+{
+    rng g;
+    rng_seed(&g, 21);
+    double *X = malloc(sizeof(double) * n * d), *Z = malloc(sizeof(double) * n * d);
+    for (int64_t i = 0; i < n; i++) {
+        double common = rng_normal(&g);
+        for (int64_t j = 0; j < d; j++)
+            X[i * d + j] = j == 3 ? 7.0
+                                  : pow(10.0, (double)(j % 5) - 2) * (common * (1 + 0.1 * (double)j) + rng_normal(&g)) + 50;
+    }
+    double *mean = calloc((size_t)d, sizeof(double)), *sd = calloc((size_t)d, sizeof(double));
+    for (int64_t j = 0; j < d; j++) {
+        for (int64_t i = 0; i < n; i++) mean[j] += X[i * d + j] / (double)n;
+        for (int64_t i = 0; i < n; i++) sd[j] += (X[i * d + j] - mean[j]) * (X[i * d + j] - mean[j]) / (double)n;
+        sd[j] = sqrt(sd[j]);
+        if (j == 3) sd[j] = 1;                     /* the constant column is left alone */
+        for (int64_t i = 0; i < n; i++) Z[i * d + j] = (X[i * d + j] - mean[j]) / sd[j];
+    }
+    double *eval = malloc(sizeof(double) * d), *evec = malloc(sizeof(double) * d * d);
+    reference(Z, n, d, eval, evec);
+    pca_params p;
+    pca_default_params(&p);
+    p.k = k;
+    p.method = method;
+    p.standardize = 1;
+    double *Y;
+    pca_model m = pca_fit_transform(X, n, d, &p, &Y);
+    CHECK(m.method == method);
+    CHECK_NEAR(m.total_variance, (double)(d - 1) * (double)n / (double)(n - 1), 1e-9);
+    int vbad = 0, cbad = 0;
+    double *v = malloc(sizeof(double) * d);
+    for (int c = 0; c < k; c++) {
+        if (fabs(m.variance[c] - eval[c]) > tol * eval[0]) vbad++;
+        double nn = 0;                              /* unfold: v_j = stored_j * sd_j */
+        for (int64_t j = 0; j < d; j++) v[j] = m.components[c * d + j] * sd[j], nn += v[j] * v[j];
+        CHECK_NEAR(nn, 1.0, 1e-9);
+        if (fabs(fabs(dot(v, evec + c * d, d)) - 1) > 10 * tol) cbad++;
+    }
+    CHECK(vbad == 0);
+    CHECK(cbad == 0);
+    /* the fitted rows have the bits of the row-by-row projection of the raw rows */
+    double *row = malloc(sizeof(double) * k);
+    int same = 1;
+    for (int64_t i = 0; i < n; i++) {
+        pca_transform_row(&m, X + i * d, row);
+        if (memcmp(row, Y + i * k, sizeof(double) * k) != 0) same = 0;
+    }
+    CHECK(same);
+    pca_free(&m);
+    free(row);
+    free(v);
+    free(Y);
+    free(X);
+    free(Z);
+    free(mean);
+    free(sd);
+    free(eval);
+    free(evec);
+}
+
+/* The float path: float rows are centred in place; the model agrees with the double path's
+ * on the same values (to float rounding), and the fitted rows are the bits of
+ * pca_transform_row_f32 of the original rows (what --load computes on an f32 stream). */
+static void test_float_path(int64_t n, int64_t d, int k, int standardize)
+{
+    int r = 4;
+    double s[4] = {20, 10, 5, 3}, *V = malloc(sizeof(double) * r * d);
+    double *X = planted(n, d, r, s, 0.5, 77, V);
+    float *F = malloc(sizeof(float) * n * d), *F0 = malloc(sizeof(float) * n * d);
+    for (int64_t a = 0; a < n * d; a++) F[a] = F0[a] = (float)X[a];
+    for (int64_t a = 0; a < n * d; a++) X[a] = F0[a];   /* the same values as doubles */
+    pca_params p;
+    pca_default_params(&p);
+    p.k = k;
+    p.standardize = standardize;
+    p.whiten = standardize;
+    double *Yf, *Yd;
+    pca_model mf = pca_fit_transform_f32(F, n, d, &p, &Yf);
+    pca_model md = pca_fit_transform(X, n, d, &p, &Yd);
+    CHECK(mf.method == md.method && mf.k == k);
+    CHECK(F[5] == (float)((double)F0[5] - mf.mean[5]));        /* centred in place */
+    CHECK(F[n * d - 1] == (float)((double)F0[n * d - 1] - mf.mean[d - 1]));
+    int vbad = 0, same = 1;
+    for (int c = 0; c < k; c++) {
+        if (fabs(mf.variance[c] / md.variance[c] - 1) > 1e-5) vbad++;
+        double cs = dot(mf.components + c * d, md.components + c * d, d);
+        double ns = dot(md.components + c * d, md.components + c * d, d);
+        if (c < r && fabs(cs / ns - 1) > 1e-4) vbad++;           /* the planted ones */
+    }
+    CHECK(vbad == 0);
+    CHECK_NEAR(mf.total_variance, md.total_variance, 1e-9 * md.total_variance);
+    double *row = malloc(sizeof(double) * k);
+    for (int64_t i = 0; i < n; i++) {
+        pca_transform_row_f32(&mf, F0 + i * d, row);
+        if (memcmp(row, Yf + i * k, sizeof(double) * k) != 0) same = 0;
+    }
+    CHECK(same);
+    pca_free(&mf);
+    pca_free(&md);
+    free(row);
+    free(Yf);
+    free(Yd);
+    free(F);
+    free(F0);
+    free(X);
+    free(V);
+}
+
+/* The randomized products run on fixed row chunks: the same bits for 1, 2 or 3 threads, and
+ * whatever OpenBLAS's own thread count. */
+static void test_thread_independence(void)
+{
+    int64_t n = 700, d = 260;
+    rng g;
+    rng_seed(&g, 4);
+    double *X = malloc(sizeof(double) * n * d);
+    for (int64_t a = 0; a < n * d; a++) X[a] = rng_normal(&g) * (1 + (double)(a % d) / 50.0);
+    pca_params p;
+    pca_default_params(&p);
+    p.k = 12;
+    pca_model ref = {0};
+    int same = 1;
+    for (int t = 1; t <= 3; t++) {
+        p.blas_threads = t;
+        openblas_set_num_threads(t);
+        pca_model m = pca_fit(X, n, d, &p);
+        CHECK(m.method == PCA_RANDOMIZED);
+        if (t == 1) {
+            ref = m;
+            continue;
+        }
+        if (memcmp(m.components, ref.components, sizeof(double) * p.k * d) != 0 ||
+            memcmp(m.variance, ref.variance, sizeof(double) * p.k) != 0)
+            same = 0;
+        pca_free(&m);
+    }
+    CHECK(same);
+    openblas_set_num_threads(1);
+    pca_free(&ref);
+    free(X);
+}
+
+/* The float loader pca reads with: ids and values of an f32 and a u8 stream read in several
+ * chunks, and a stream cut short named with its row. */
+static void test_dense_f32_loader(void)
+{
+    char path[] = "/tmp/test_pca_f32_XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    int64_t n = 150, d = 1000;              /* 4 KB rows: 256 KiB chunks hold 65 */
+    mat_header h = mat_header_vec(MAT_F32, n, d, 6);
+    mat_writer *w = mat_create(path, &h);
+    float *x = malloc(sizeof(float) * d);
+    for (int64_t i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "r%lld", (long long)i);
+        for (int64_t j = 0; j < d; j++) x[j] = (float)(i * 1000 + j) + 0.25f;
+        mat_write_row(w, id, x);
+    }
+    mat_finish(w);
+    mat_dense_f32 m = mat_load_dense_f32(path);
+    CHECK(m.rows == n && m.cols == d && m.idw == 6);
+    CHECK(strcmp(m.ids + 0 * 7, "r0") == 0 && strcmp(m.ids + 149 * 7, "r149") == 0);
+    int ok = 1;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < d; j++)
+            if (m.x[i * d + j] != (float)(i * 1000 + j) + 0.25f) ok = 0;
+    CHECK(ok);
+    mat_dense_f32_free(&m);
+    /* cut inside row 70: 69 whole rows and 10 bytes of the 70th */
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    long rb = 6 + 4 * d, header = size - n * rb;
+    CHECK(truncate(path, header + 69 * rb + 10) == 0);
+    EXPECT_DIE(mat_load_dense_f32(path),
+               "truncated stream: header declares 150 rows, input ended inside row 70 (10 of 4006 bytes)");
+    /* u8 rows load exactly */
+    mat_header hu = mat_header_vec(MAT_U8, 3, 5, 2);
+    w = mat_create(path, &hu);
+    unsigned char u[5] = {0, 1, 128, 254, 255};
+    mat_write_row(w, "a", u);
+    mat_write_row(w, "b", u);
+    mat_write_row(w, "c", u);
+    mat_finish(w);
+    m = mat_load_dense_f32(path);
+    CHECK(m.rows == 3 && m.x[2] == 128.0f && m.x[14] == 255.0f && strcmp(m.ids + 2 * 3, "c") == 0);
+    mat_dense_f32_free(&m);
+    unlink(path);
+    free(x);
+}
+
 int main(void)
 {
     test_planted(PCA_EXACT, 500, 20);          /* covariance path */
@@ -310,5 +512,13 @@ int main(void)
     test_against_eigen(60, 30, PCA_RANDOMIZED, 4, 1e-5); /* l = 14 < 30: approximate */
     test_variance_and_whiten();
     test_determinism_and_errors();
+    test_standardize(PCA_EXACT, 400, 12, 5, 1e-10);
+    test_standardize(PCA_RANDOMIZED, 400, 12, 2, 1e-10);  /* l = min(n, d): exact too */
+    test_standardize(PCA_RANDOMIZED, 500, 300, 4, 1e-6);  /* planted common factor */
+    test_float_path(600, 300, 6, 0);                      /* randomized */
+    test_float_path(600, 300, 6, 1);                      /* randomized, standardised, whitened */
+    test_float_path(300, 40, 6, 0);                       /* exact */
+    test_thread_independence();
+    test_dense_f32_loader();
     return check_summary("test_pca");
 }

@@ -1,0 +1,163 @@
+#!/usr/bin/env bats
+# make predict IMAGES=dir: the assignment's task_N.csv files for a folder of new images, from
+# the model with the best validation accuracy; each method's features made exactly as for
+# training (the predictions for the test images equal the pipeline's own); caching; errors.
+
+load helpers
+
+# A small generated dataset, filtered, with every method trained quickly at 32x32 for
+# smiling (the CNN first, so transfer uses its codes) and the SVM methods for hair_color
+# (transfer on hand-crafted features, as no CNN exists for it).
+setup_file() {
+    export DS="$BATS_FILE_TMPDIR/ds" FR="$BATS_FILE_TMPDIR/fr"
+    export ARGS="DATA=$DS FILTER_ROOT=$FR SIZE=32 SVM_ITER=2 CNN_EPOCHS=2"
+    synth -q -n 300 --seed 3 "$DS"
+    {
+        make -s -C "$ROOT" task=smiling cnn $ARGS &&
+        make -s -C "$ROOT" task=smiling transfer svm $ARGS &&
+        make -s -C "$ROOT" task=hair_color transfer svm $ARGS &&
+        # everything up to date, whatever a stage rebuilt in between retrained
+        make -s -C "$ROOT" task=smiling cnn transfer svm $ARGS
+    } > "$BATS_FILE_TMPDIR/train.log" 2>&1 || { cat "$BATS_FILE_TMPDIR/train.log" >&2; return 1; }
+    export T="$FR/$(basename "$(ls -d "$FR"/*)")/size32-seed1/kauto/tasks"
+    export P="$FR/$(basename "$(ls -d "$FR"/*)")/size32-seed1/kauto/predict"
+}
+
+setup() { cd "$BATS_TEST_TMPDIR"; }
+
+# The validation accuracy of a method dir: run.csv, else the training log (the CNN: the
+# epoch of lowest validation loss, whose weights it saved).
+val_of() {
+    if [ -f "$1/run.csv" ]; then sed -n 's/^val_accuracy,//p' "$1/run.csv"
+    elif [ "$(basename "$1")" = cnn ]; then awk -F, 'NR > 1 && (NR == 2 || $4 < b) { b = $4; a = $5 } END { print a }' "$1/curves.csv"
+    else sed -n 's/.*validation accuracy \([0-9.]*\).*/\1/p' "$1/train.log"; fi
+}
+
+# The method a task should use: best validation accuracy, ties to the first of svm, transfer, cnn.
+best_of() {
+    for m in svm transfer cnn; do [ -d "$T/$1/$m" ] && echo "$m $(val_of "$T/$1/$m")"; done |
+        awk '$2 + 0 > b + 0 || NR == 1 { b = $2; m = $1 } END { print m }'
+}
+
+# Every prediction of task_N.csv ($2) for an image of the pipeline's predictions.csv ($1,
+# `id,predicted,true` after the accuracy line) agrees; prints how many were compared.
+same_as_pipeline() {
+    awk -F, 'NR == FNR { if (FNR == 1) acc = $0; else p[$1 ".png"] = $2; next }
+        FNR == 1 { if ($0 != acc) { print "accuracy line " $0 " != " acc; bad = 1 } next }
+        $1 in p { n++; if (p[$1] != $2) { print $1 ": " $2 " != " p[$1]; bad = 1 } }
+        END { print n + 0; exit bad }' "$1" "$2"
+}
+
+@test "predict: task_N.csv per trained task, exact format, the best model by validation accuracy" {
+    run make -s -C "$ROOT" predict IMAGES="$DS/images" $ARGS
+    echo "$output"
+    [ "$status" -eq 0 ]
+    said=$output
+    d="$P/$(echo "$DS/images" | sed 's|^/||; s|/|_|g')"
+    [ "$(cd "$d" && ls task_*.csv | tr '\n' ' ')" = "task_1.csv task_5.csv " ]
+    for n in 2 3 4; do grep -q "^predict: task_$n ([a-z]*): no trained model in .*; skipped" <<< "$said"; done
+    for tn in smiling:1 hair_color:5; do
+        t=${tn%:*} n=${tn#*:} m=$(best_of ${tn%:*})
+        for v in svm transfer cnn; do [ -d "$T/$t/$v" ] && echo "$t/$v: validation accuracy $(val_of "$T/$t/$v")"; done
+        f="$d/task_$n.csv"
+        grep -q "^predict: task_$n ($t): $m (validation accuracy $(val_of "$T/$t/$m"), test $(head -1 "$T/$t/$m/predictions.csv")), 300 images -> $f$" <<< "$said"
+        # the first line is the chosen model's test accuracy, as evaluate wrote it
+        [ "$(head -1 "$f")" = "$(head -1 "$T/$t/$m/predictions.csv")" ]
+        grep -Eq '^0\.[0-9]{4}$' <(head -1 "$f")
+        # then file,prediction for every image of the folder, in natural order, nothing else
+        [ "$(wc -l < "$f")" -eq 301 ]
+        [ "$(tail -n +2 "$f" | cut -d, -f1 | tr '\n' ' ')" = "$(seq 1 300 | sed 's/$/.png/' | tr '\n' ' ')" ]
+        if [ $t = hair_color ]; then re='^[0-9]+\.png,[0-5]$'; else re='^[0-9]+\.png,(-1|1)$'; fi
+        [ "$(tail -n +2 "$f" | grep -Evc "$re")" -eq 0 ]
+        [ "$(tail -c 1 "$f" | od -An -c | tr -d ' ')" = '\n' ]
+        ! grep -q $'\r' "$f"
+        # and the test images get the predictions the pipeline made for them
+        run same_as_pipeline "$T/$t/$m/predictions.csv" "$f"
+        echo "$output"
+        [ "$status" -eq 0 ] && [ "$output" -eq "$(($(wc -l < "$T/$t/split/test.csv") - 1))" ]
+    done
+    # both classes occur (the models are not constant)
+    [ "$(tail -n +2 "$d/task_1.csv" | cut -d, -f2 | sort -u | wc -l)" -eq 2 ]
+}
+
+@test "predict METHOD=m: svm, transfer (CNN codes, hand-crafted) and cnn reproduce the pipeline's test predictions" {
+    # the transfer models use what features.txt says
+    grep -q '^CNN codes (layer -3) of the custom CNN' "$T/smiling/transfer/features.txt"
+    grep -q '^hand-crafted features' "$T/hair_color/transfer/features.txt"
+    # a folder holding only the test images of both tasks: other neighbours in every batch
+    mkdir sub
+    for id in $(tail -qn +2 "$T/smiling/split/test.csv" "$T/hair_color/split/test.csv" | cut -d, -f1 | sort -u); do
+        cp "$DS/images/$id.png" sub/
+    done
+    for m in svm transfer cnn; do
+        make -s -C "$ROOT" predict IMAGES="$PWD/sub" METHOD=$m $ARGS > out-$m.txt 2>&1 || { cat out-$m.txt; false; }
+        d="$P/$(echo "$PWD/sub" | sed 's|^/||; s|/|_|g')-$m"
+        run same_as_pipeline "$T/smiling/$m/predictions.csv" "$d/task_1.csv"
+        echo "$m smiling: $output"
+        [ "$status" -eq 0 ] && [ "$output" -eq "$(($(wc -l < "$T/smiling/split/test.csv") - 1))" ]
+        if [ $m = cnn ]; then
+            [ ! -e "$d/task_5.csv" ]
+            grep -q "task_5 (hair_color): no trained cnn in .*; skipped (make task=hair_color cnn)" out-$m.txt
+            continue
+        fi
+        run same_as_pipeline "$T/hair_color/$m/predictions.csv" "$d/task_5.csv"
+        echo "$m hair_color: $output"
+        [ "$status" -eq 0 ] && [ "$output" -eq "$(($(wc -l < "$T/hair_color/split/test.csv") - 1))" ]
+    done
+}
+
+@test "predict: cached; a new image or a non-image in the folder" {
+    cp -r "$DS/images" imgs
+    make -s -C "$ROOT" predict IMAGES="$PWD/imgs" task=smiling $ARGS > first.txt 2>&1
+    d="$P/$(echo "$PWD/imgs" | sed 's|^/||; s|/|_|g')"
+    # nothing is recomputed the second time
+    run make -C "$ROOT" predict IMAGES="$PWD/imgs" task=smiling $ARGS
+    [ "$status" -eq 0 ]
+    ! grep -q 'bin/' <<< "$output"
+    # a new image (a copy of 7.png) and a text file: decoded again, the text file skipped
+    cp imgs/7.png imgs/extra.png
+    echo hello > imgs/notes.txt
+    run make -C "$ROOT" predict IMAGES="$PWD/imgs" task=smiling $ARGS
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -q "^bin/decode --skip-bad --size 32 --all $PWD/imgs" <<< "$output"
+    grep -q "decode: skipping $PWD/imgs/notes.txt: not a PNG or JPEG image" <<< "$output"
+    grep -q "301 images -> $d/task_1.csv" <<< "$output"
+    [ "$(wc -l < "$d/task_1.csv")" -eq 302 ]
+    [ "$(tail -1 "$d/task_1.csv" | cut -d, -f1)" = extra.png ]
+    [ "$(grep '^extra.png,' "$d/task_1.csv" | cut -d, -f2)" = "$(grep '^7.png,' "$d/task_1.csv" | cut -d, -f2)" ]
+    ! grep -q notes "$d/task_1.csv"
+    [ -z "$(ls "$d" | grep tmp)" ]
+}
+
+@test "predict: a model newer than its report, or a transfer older than its CNN, is not used" {
+    ref="$BATS_TEST_TMPDIR/ref"
+    touch -r "$T/smiling/cnn/model.weights" "$ref"
+    touch "$T/smiling/cnn/model.weights"        # as if the CNN had been retrained
+    run make -s -C "$ROOT" predict IMAGES="$DS/images" task=smiling $ARGS
+    touch -r "$ref" "$T/smiling/cnn/model.weights"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -q "predict: smiling/transfer is not used: the CNN was retrained after it (make task=smiling transfer)" <<< "$output"
+    grep -q "predict: smiling/cnn is not used: its test report is older than .*/cnn/model.weights (make task=smiling cnn)" <<< "$output"
+    grep -q "^predict: task_1 (smiling): svm (validation accuracy" <<< "$output"
+}
+
+@test "predict: errors name what is missing" {
+    run make -s -C "$ROOT" predict $ARGS
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"make predict needs IMAGES=DIR"* ]]
+    run make -s -C "$ROOT" predict IMAGES=/nonexistent/dir $ARGS
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"IMAGES=/nonexistent/dir is not a directory"* ]]
+    run make -s -C "$ROOT" predict IMAGES="$DS/images" METHOD=knn $ARGS
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"unknown METHOD 'knn'; valid methods: svm transfer cnn"* ]]
+    # models for another dataset (none trained) or another task
+    run make -s -C "$ROOT" predict IMAGES="$DS/images" DATA="$BATS_TEST_TMPDIR" FILTER_ROOT="$FR" SIZE=32
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"no trained model for any task under"* ]]
+    run make -s -C "$ROOT" predict IMAGES="$DS/images" task=young $ARGS
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"no trained model for task young under"* ]]
+}
