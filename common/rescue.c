@@ -180,7 +180,7 @@ void rescue_scores(const float *x, int64_t n, const int *removed, const rescue_p
         int labels[2] = {+1, -1};
         double weights[2] = {(double)l / (2.0 * (double)(l - nrem)), (double)l / (2.0 * (double)nrem)};
         struct problem prob = {.l = (int)l, .n = RESCUE_DIM + 1, .y = ty, .x = tx, .bias = 1.0};
-        struct parameter param = {.solver_type = L2R_L2LOSS_SVC_DUAL, .eps = 0.01, .C = p->C,
+        struct parameter param = {.solver_type = L2R_L2LOSS_SVC_DUAL, .eps = 0.1, .C = p->C,
                                   .nr_weight = 2, .weight_label = labels, .weight = weights};
         const char *bad = check_parameter(&prob, &param);
         if (bad) die("rescue: LIBLINEAR: %s", bad);

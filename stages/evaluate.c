@@ -98,14 +98,11 @@ static void write_outputs(const char *dir, const task_def *t, const confusion *c
                           const char *truth_path)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) die("cannot create %s: %s", dir, strerror(errno));
+    /* report.txt is what make waits for: it is committed last, so a run killed half-way
+     * never leaves a finished-looking report without its metrics and predictions. */
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/report.txt", dir);
-    outfile o = out_open(path);
-    print_report(o.fp, t, cm, pred, truth_path);
-    out_commit(&o);
-
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
-    o = out_open(path);
+    outfile o = out_open(path);
     fprintf(o.fp, "metric,value\naccuracy,%.6f\nbalanced_accuracy,%.6f\n", metric_accuracy(cm),
             metric_balanced_accuracy(cm));
     fprintf(o.fp, "macro_precision,%.6f\nmacro_recall,%.6f\nmacro_f1,%.6f\nn,%" PRId64 "\n",
@@ -139,6 +136,11 @@ static void write_outputs(const char *dir, const task_def *t, const confusion *c
         csv_put(o.fp, truth->ids[i]);
         fprintf(o.fp, ",%d,%d\n", task_value(t, pred_of[i]), task_value(t, truth->y[i]));
     }
+    out_commit(&o);
+
+    snprintf(path, sizeof path, "%s/report.txt", dir);
+    o = out_open(path);
+    print_report(o.fp, t, cm, pred, truth_path);
     out_commit(&o);
 }
 

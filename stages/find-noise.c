@@ -20,7 +20,9 @@
 #include "mat.h"
 #include "rescue.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +92,7 @@ static int64_t read_clusters(const char *path, idmap *rows, int **cl, int *k)
 static void write_outputs(const char *dir, const labels *lab, const idmap *rows, const int *cl,
                           const int *drop, const cluster *cs, int k)
 {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) die("cannot create %s: %s", dir, strerror(errno));
     char path[4096];
     snprintf(path, sizeof path, "%s/filtered.csv", dir);
     outfile f = out_open(path);
@@ -110,7 +113,6 @@ static void write_outputs(const char *dir, const labels *lab, const idmap *rows,
         for (int j = 0; j < lab->ncols; j++) fprintf(f.fp, ",%d", labels_get(lab, i, j));
         fprintf(f.fp, "\n");
     }
-    out_commit(&f);
     out_commit(&nz);
     snprintf(path, sizeof path, "%s/clusters.csv", dir);
     outfile c = out_open(path);
@@ -119,6 +121,7 @@ static void write_outputs(const char *dir, const labels *lab, const idmap *rows,
         fprintf(c.fp, "%d,%lld,%.4f,%d,%lld\n", j, (long long)cs[j].size, cs[j].face_score,
                 cs[j].noise, (long long)cs[j].rescued);
     out_commit(&c);
+    out_commit(&f);                 /* filtered.csv, the file make waits for, last */
 }
 
 /* Precision/recall against rows whose every label is -1, when the table has such rows. */

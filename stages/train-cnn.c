@@ -205,8 +205,12 @@ static void write_predictions(const char *path, const split_set *s, const float 
     out_commit(&o);
 }
 
-static void plot_curves(const char *csv, const char *png)
+/* gnuplot writes to a temporary beside png, renamed when it succeeded: a killed run never
+ * leaves a half-written plot under the final name. */
+static void plot_curves(const char *csv, const char *final_png)
 {
+    char png[4096];
+    snprintf(png, sizeof png, "%s.tmp.%ld", final_png, (long)getpid());
     FILE *g = popen("gnuplot 2>&1", "w");
     if (!g) { warn("cannot run gnuplot: %s", strerror(errno)); return; }
     fprintf(g,
@@ -223,7 +227,13 @@ static void plot_curves(const char *csv, const char *png)
             "unset multiplot\n",
             png, csv, csv);
     int st = pclose(g);
-    if (st != 0) warn("gnuplot failed (status %d); no plot written to %s", st, png);
+    if (st != 0) {
+        warn("gnuplot failed (status %d); no plot written to %s", st, final_png);
+        unlink(png);
+    } else if (rename(png, final_png) != 0) {
+        warn("cannot rename %s to %s: %s", png, final_png, strerror(errno));
+        unlink(png);
+    }
 }
 
 /* CPU seconds used by the process so far (all threads): with other jobs on the machine,
@@ -469,11 +479,11 @@ int main(int argc, char **argv)
     if (curves && plot) plot_curves(curves, plot);
     else if (plot) warn("--plot needs --curves: no plot written");
 
-    /* ---- save: weights + the cfg actually used ---- */
-    dn_save_weights(net, model);
+    /* ---- save: the cfg actually used, then the weights (what make waits for) last ---- */
     char *cfg_out = xmalloc(strlen(model) + 5);
     sprintf(cfg_out, "%s.cfg", model);
     dn_write_cfg(cfg, cfg_out, &o);
+    dn_save_weights(net, model);
 
     double total = now_seconds() - t_all;
     if (!quiet)
