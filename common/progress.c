@@ -44,6 +44,11 @@ void progress_update(progress *p, int64_t done)
     }
 }
 
+void progress_clear(const progress *p)
+{
+    if (p->tty && !p->quiet) fprintf(stderr, "\r\033[K");
+}
+
 void progress_end(progress *p)
 {
     if (p->quiet) return;

@@ -17,6 +17,8 @@ typedef struct {
 double now_seconds(void);  /* monotonic clock */
 void progress_start(progress *p, const char *what, const char *unit, int64_t total);
 void progress_update(progress *p, int64_t done);
+/* Clears the bar (terminal only) so a regular line can follow; no summary. */
+void progress_clear(const progress *p);
 /* Clears the bar and prints "what: N unit in T s (R unit/s)" unless quiet. */
 void progress_end(progress *p);
 

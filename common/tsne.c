@@ -38,6 +38,7 @@
 #include "err.h"
 #include "knn.h"
 #include "pca.h"
+#include "progress.h"
 #include "rng.h"
 #include "threads.h"
 
@@ -588,6 +589,8 @@ double tsne_run(const double *X, int64_t n, int64_t d, const tsne_params *p, dou
     init_embedding(X, n, d, p, Y);
 
     double t1 = now_s();
+    progress bar;
+    progress_start(&bar, err_prog(), "iterations", p->n_iter);
     int64_t nc = n * dims;
     double *grad = xmalloc((size_t)nc * sizeof *grad);
     double *update = xcalloc((size_t)nc, sizeof *update);
@@ -607,6 +610,7 @@ double tsne_run(const double *X, int64_t n, int64_t d, const tsne_params *p, dou
         double exag = early ? p->exaggeration : 1.0;
         double mom = early ? p->momentum : p->final_momentum;
         int report = p->verbose && (it + 1) % 50 == 0;
+        if (p->verbose) progress_update(&bar, it + 1);
         double kl = 0.0;
         gradient_ws(&ws, &P, Y, n, dims, p->theta, exag, nthreads, grad, report ? &kl : NULL);
         for (int64_t a = 0; a < nc; a++) {
@@ -621,6 +625,7 @@ double tsne_run(const double *X, int64_t n, int64_t d, const tsne_params *p, dou
         if (report) {
             double gn = 0.0;
             for (int64_t a = 0; a < nc; a++) gn += grad[a] * grad[a];
+            progress_clear(&bar);                 /* the line goes above the bar */
             fprintf(stderr, "%s: iteration %d: KL %.4f, gradient norm %.3g%s (%.1f s)\n",
                     err_prog(), it + 1, kl, sqrt(gn), early ? ", exaggerated" : "", now_s() - t1);
         }
@@ -628,8 +633,7 @@ double tsne_run(const double *X, int64_t n, int64_t d, const tsne_params *p, dou
     /* final KL at the final positions */
     double kl = 0.0;
     gradient_ws(&ws, &P, Y, n, dims, p->theta, 1.0, nthreads, grad, &kl);
-    if (p->verbose)
-        fprintf(stderr, "%s: %d iterations in %.2f s\n", err_prog(), p->n_iter, now_s() - t1);
+    if (p->verbose) progress_end(&bar);         /* "tsne: N iterations in T s (R iterations/s)" */
     grad_ws_free(&ws);
     free(grad);
     free(update);

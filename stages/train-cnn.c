@@ -433,6 +433,10 @@ int main(int argc, char **argv)
         rng_shuffle(&r, perm, train.n);
         int64_t steps = (train.n + batch - 1) / batch, ok = 0;
         double loss = 0;
+        char what[64];
+        snprintf(what, sizeof what, "train-cnn: epoch %d", epoch);
+        progress bar;
+        progress_start(&bar, what, "images", train.n);
         for (int64_t st = 0; st < steps; st++) {
             /* The last step wraps around to the start of this epoch's order. */
             for (int b = 0; b < batch; b++) {
@@ -449,7 +453,9 @@ int main(int argc, char **argv)
                 ok += arg == blab[b];
             }
             if (!isfinite(loss)) die("training diverged at epoch %d (loss is not finite): try a lower --lr", epoch);
+            if (!quiet) progress_update(&bar, (st + 1) * batch < train.n ? (st + 1) * batch : train.n);
         }
+        if (!quiet) progress_clear(&bar);  /* the epoch's line follows */
         double t_train = now_seconds() - t0, c_train = cpu_seconds() - c0;
         t_train_total += t_train;
         score tr = {loss / (double)(steps * batch), (double)ok / train.n};
