@@ -9,11 +9,12 @@ of every training row it used (FOLD_LOG, from --fold-log; else scikit-learn's ow
 3-fold split with SEED). For SVC(kernel='linear') and LinearSVC, both with
 class_weight='balanced', runs the same search as train-svm: every candidate scored by
 cross-validated accuracy on the standardised training rows, the best refitted on all of
-them. Prints one line per model:
+them. Prints one line per model (BENCH_SVM_MODELS=SVC: SVC only):
     NAME ACCURACY WALL_SECONDS CPU_SECONDS BEST_C
 with the time of standardisation + search + refit (not of loading).
 """
 import csv
+import os
 import sys
 import time
 import warnings
@@ -49,8 +50,12 @@ def main():
     else:
         cv = StratifiedKFold(3, shuffle=True, random_state=seed)
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    # BENCH_SVM_MODELS=SVC skips LinearSVC (by far the slowest) for a quick run.
+    wanted = os.environ.get("BENCH_SVM_MODELS", "SVC,LinearSVC").split(",")
     for name, model in [("SVC", SVC(kernel="linear", class_weight="balanced")),
                         ("LinearSVC", LinearSVC(class_weight="balanced"))]:
+        if name not in wanted:
+            continue
         w0, c0 = time.perf_counter(), time.process_time()
         scaler = StandardScaler().fit(Xtr)
         search = GridSearchCV(model, {"C": cands}, scoring="accuracy", refit=True,

@@ -3,11 +3,12 @@
  * cross-validation run on every core, prediction, and a plain-text model file.
  *
  * The problem solved, for two classes encoded as y_i = +-1:
- *     min_w,b  1/2 (|w|^2 + (b/B)^2) + sum_i C_{y_i} max(0, 1 - y_i (w . z_i + b))^2
- * z_i the standardised features; b is learned as the weight of a constant feature of value
- * B, the root-mean-square row norm, which leaves it practically unregularised (LIBLINEAR's
- * usual B = 1 costs a lot of accuracy on thousands of standardised features); C_c = C, or
- * C n / (k n_c) with balanced class weights. For k > 2 classes see svm_multi.
+ *     min_w,b  1/2 (|w|^2 + (b/B)^2) + sum_i C_{y_i} max(0, 1 - y_i (w . z_i + b))^p
+ * p = 2 (squared hinge, default) or 1 (hinge, svm_loss); z_i the standardised features; b is
+ * learned as the weight of a constant feature of value B = 0.32 x the root-mean-square row
+ * norm, which leaves it practically unregularised (LIBLINEAR's usual B = 1 costs a lot of
+ * accuracy on thousands of standardised features); C_c = C, or C n / (k n_c) with balanced
+ * class weights. For k > 2 classes see svm_multi.
  *
  * When the rows are fewer than the features (1400 images of 64x64x3 = 12288 pixels) the
  * rows are replaced by the rows of a pivoted Cholesky factor of their Gram matrix
@@ -21,6 +22,9 @@
 
 typedef enum { SVM_SOLVER_AUTO = 0, SVM_SOLVER_DUAL, SVM_SOLVER_PRIMAL } svm_solver;
 typedef enum { SVM_PROJECT_AUTO = 0, SVM_PROJECT_ON, SVM_PROJECT_OFF } svm_project;
+/* The loss: squared hinge max(0, 1 - y f)^2 (LIBLINEAR's L2-loss) or hinge max(0, 1 - y f)
+ * (L1-loss, the loss of LIBSVM and so of scikit-learn's SVC; dual solver only). */
+typedef enum { SVM_LOSS_SQUARED_HINGE = 0, SVM_LOSS_HINGE } svm_loss;
 /* Multi-class schemes (k > 2 classes): one-vs-rest (k LIBLINEAR binary problems, inside
  * LIBLINEAR), Crammer-Singer (one joint problem), one-vs-one (k(k-1)/2 binary problems on
  * the rows of each pair of classes, then a vote - LIBSVM's scheme). */
@@ -31,6 +35,7 @@ extern const char *const svm_multi_names[3];      /* "ovr", "cs", "ovo" */
 typedef struct {
     svm_solver solver;      /* L2-loss dual coordinate descent or primal trust-region Newton;
                              * auto: primal when rows >= 10 x features, else dual */
+    svm_loss loss;
     svm_multi multi;        /* scheme for k > 2 classes */
     int balanced;           /* class weights n / (k n_c), computed on each fit's rows */
     double eps;             /* stopping tolerance; 0 = LIBLINEAR's default for the solver */
@@ -68,7 +73,9 @@ typedef struct svm_problem svm_problem;
 /* z: n x d standardised rows (kept by reference until svm_problem_free), y: classes. */
 svm_problem *svm_problem_new(const float *z, const int *y, int64_t n, int64_t d, int nclass,
                              const svm_params *p);
-int64_t svm_problem_dim(const svm_problem *pb);   /* features LIBLINEAR sees (r when projected) */
+/* Features LIBLINEAR sees for the final fit (r when projected, which factorises all the rows
+ * if svm_cv() or svm_fit() has not yet). */
+int64_t svm_problem_dim(svm_problem *pb);
 int svm_problem_projected(const svm_problem *pb);
 const char *svm_problem_solver(const svm_problem *pb);  /* LIBLINEAR's name for it */
 void svm_problem_free(svm_problem *pb);
@@ -78,12 +85,13 @@ void svm_c_candidates(double c_min, double c_max, int n, uint64_t seed, double *
 /* Cross-validated accuracy of each of the n candidates C[i], row i being held out in fold
  * fold[i] (0..folds-1; split_folds() makes them stratified), pooled over the folds:
  * correct / rows. All candidate x fold fits run in parallel; the results do not depend on
- * the number of threads. seconds[i] (may be NULL) gets each candidate's CPU time. */
-void svm_cv(const svm_problem *pb, const svm_params *p, const double *C, int n, const int *fold,
+ * the number of threads. seconds[i] (may be NULL) gets each candidate's CPU time. When
+ * projecting, the factorisation of all the rows for svm_fit() runs beside the folds'. */
+void svm_cv(svm_problem *pb, const svm_params *p, const double *C, int n, const int *fold,
             int folds, double *acc, double *seconds);
 /* Trains on every row with the given C; the model's weights apply to standardised features
  * of the original space (projection undone). The caller fills mean/scale and metadata. */
-void svm_fit(const svm_problem *pb, const svm_params *p, double C, svm_model *m);
+void svm_fit(svm_problem *pb, const svm_params *p, double C, svm_model *m);
 
 /* Decision functions of a scheme: 1 for two classes (the score of class 1, > 0 = class 1);
  * k for one-vs-rest and Crammer-Singer (the largest wins); k(k-1)/2 for one-vs-one, pairs

@@ -7,7 +7,15 @@
 #
 # All outputs land under $(FILTER_OUT)/tasks/<task>/<method>/ (report.txt, metrics.csv,
 # confusion.csv, predictions.csv in the original's format), so they are keyed by the
-# filter's result: the same split (split/) is used by every method of a task.
+# filter's result: the same split (split/) is used by every method of a task. Every method
+# dir also gets
+#   run.csv      key,value: train_wall_s, train_cpu_s, predict_wall_s, predict_cpu_s (bash's
+#                `time` around the training and the test-prediction commands; cpu = user +
+#                system of every thread), val_accuracy (the final model on the validation
+#                rows; the CNN: its best epoch's), test_accuracy, method, features
+#   curves.csv   learning curves, and curves.png: the SVMs' n_train,train_accuracy,
+#                val_accuracy (train-svm --learning-curve, the chosen C refitted on 10%, 20%,
+#                ..., 100% of the training rows); the CNN's per epoch (train-cnn --curves)
 
 TASKS      := smiling young eyeglasses human hair_color
 METHODS    := svm transfer cnn
@@ -30,9 +38,9 @@ endif
 SELECTED := $(if $(task),$(task),$(TASKS))
 
 .PHONY: svm transfer cnn tasks summary
-svm:      $(SELECTED:%=$(TASKS_ROOT)/%/svm/report.txt)
-transfer: $(SELECTED:%=$(TASKS_ROOT)/%/transfer/report.txt)
-cnn:      $(SELECTED:%=$(TASKS_ROOT)/%/cnn/report.txt)
+svm:      $(foreach f,run.csv curves.png,$(SELECTED:%=$(TASKS_ROOT)/%/svm/$(f)))
+transfer: $(foreach f,run.csv curves.png,$(SELECTED:%=$(TASKS_ROOT)/%/transfer/$(f)))
+cnn:      $(SELECTED:%=$(TASKS_ROOT)/%/cnn/run.csv)
 tasks:    svm transfer cnn
 	@$(MAKE) -s summary
 
@@ -42,6 +50,13 @@ summary:
 	@for t in $(SELECTED); do for m in $(METHODS); do \
 	  f=$(TASKS_ROOT)/$$t/$$m/metrics.csv; [ -f $$f ] || continue; printf '%-11s %-9s accuracy %s\n' $$t $$m $$(grep '^accuracy,' $$f | cut -d, -f2); \
 	done; done
+
+# $(call timed,TIMEFILE,COMMAND,LOG): COMMAND, its stderr to LOG, under bash's `time`; when it
+# succeeds "wall user system" (seconds) go to TIMEFILE by rename, else LOG is shown. The
+# time files (train.time, predict.time) are targets of the rule that trains (or predicts)
+# beside the model, so an SVM model without one is made again rather than reported without
+# a time (a CNN's is recovered from its log, see below).
+timed = TIMEFORMAT='%R %U %S'; { time $(2) 2> $(3); } 2> $(1).tmp && mv $(1).tmp $(1) || { rm -f $(1).tmp; cat $(3) >&2; exit 1; }
 
 # One split per task, shared by every method.
 $(TASKS_ROOT)/%/split/.done: $(FILTERED) bin/split
@@ -53,11 +68,15 @@ $(TASKS_ROOT)/%/split/.done: $(FILTERED) bin/split
 $(FILTER_DIR)/raw$(SVM_SIZE).npy: $(FILTER_DIR)/images.npy bin/extract-features
 	bin/extract-features --method raw --size $(SVM_SIZE) $< -o $@
 
-$(TASKS_ROOT)/%/svm/model.txt: $(FILTER_DIR)/raw$(SVM_SIZE).npy $(TASKS_ROOT)/%/split/.done bin/train-svm
+# train-svm's options for task $(1): the C search, seeded; training and validation rows.
+svm_train_args = --task $(1) --balanced --seed $(SEED) --n-iter $(SVM_ITER) --folds $(SVM_FOLDS) \
+	  --train $(TASKS_ROOT)/$(1)/split/train.csv --val $(TASKS_ROOT)/$(1)/split/val.csv
+
+$(TASKS_ROOT)/%/svm/model.txt $(TASKS_ROOT)/%/svm/train.time: $(FILTER_DIR)/raw$(SVM_SIZE).npy $(TASKS_ROOT)/%/split/.done bin/train-svm
 	@mkdir -p $(@D)
-	bin/train-svm --task $* --balanced --seed $(SEED) --n-iter $(SVM_ITER) --folds $(SVM_FOLDS) \
-	  --train $(TASKS_ROOT)/$*/split/train.csv --val $(TASKS_ROOT)/$*/split/val.csv \
-	  --search-log $(@D)/search.csv --save $@ $< 2> $(@D)/train.log || { cat $(@D)/train.log >&2; exit 1; }
+	@$(call timed,$(@D)/train.time,bin/train-svm $(call svm_train_args,$*) \
+	  --search-log $(@D)/search.csv --save $(@D)/model.txt $<,$(@D)/train.log)
+	@echo "$*/svm: $$(grep -o 'training time.*' $(@D)/train.log)"
 
 # ---- transfer: features -> SVM ----
 # Features, in order of preference: a user's backbone (BACKBONE=cfg WEIGHTS=file); else the
@@ -74,19 +93,40 @@ $(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(CNN_IMAGES) b
 	bin/extract-features --cfg $<.cfg --weights $< --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
 
 .SECONDEXPANSION:
-$(TASKS_ROOT)/%/transfer/model.txt: $$(call transfer_features,$$*) $(TASKS_ROOT)/%/split/.done bin/train-svm
+$(TASKS_ROOT)/%/transfer/model.txt $(TASKS_ROOT)/%/transfer/train.time: $$(call transfer_features,$$*) $(TASKS_ROOT)/%/split/.done bin/train-svm
 	@mkdir -p $(@D)
 	@echo "$(call transfer_kind,$*)" > $(@D)/features.txt
-	bin/train-svm --task $* --balanced --seed $(SEED) --n-iter $(SVM_ITER) --folds $(SVM_FOLDS) \
-	  --train $(TASKS_ROOT)/$*/split/train.csv --val $(TASKS_ROOT)/$*/split/val.csv \
-	  --search-log $(@D)/search.csv --save $@ $< 2> $(@D)/train.log || { cat $(@D)/train.log >&2; exit 1; }
+	@$(call timed,$(@D)/train.time,bin/train-svm $(call svm_train_args,$*) \
+	  --search-log $(@D)/search.csv --save $(@D)/model.txt $<,$(@D)/train.log)
+	@echo "$*/transfer: $$(grep -o 'training time.*' $(@D)/train.log)"
 
 # Predictions of an SVM model on the test rows, for both SVM methods.
-$(TASKS_ROOT)/%/svm/pred.csv: $(TASKS_ROOT)/%/svm/model.txt $(FILTER_DIR)/raw$(SVM_SIZE).npy
-	bin/train-svm --load $< --predict --ids $(TASKS_ROOT)/$*/split/test.csv -o $@ $(FILTER_DIR)/raw$(SVM_SIZE).npy
+$(TASKS_ROOT)/%/svm/pred.csv $(TASKS_ROOT)/%/svm/predict.time: $(TASKS_ROOT)/%/svm/model.txt $(FILTER_DIR)/raw$(SVM_SIZE).npy
+	@$(call timed,$(@D)/predict.time,bin/train-svm --load $< --predict \
+	  --ids $(TASKS_ROOT)/$*/split/test.csv -o $(@D)/pred.csv $(FILTER_DIR)/raw$(SVM_SIZE).npy,$(@D)/predict.log)
 
-$(TASKS_ROOT)/%/transfer/pred.csv: $(TASKS_ROOT)/%/transfer/model.txt $$(call transfer_features,$$*)
-	bin/train-svm --load $< --predict --ids $(TASKS_ROOT)/$*/split/test.csv -o $@ $(call transfer_features,$*)
+$(TASKS_ROOT)/%/transfer/pred.csv $(TASKS_ROOT)/%/transfer/predict.time: $(TASKS_ROOT)/%/transfer/model.txt $$(call transfer_features,$$*)
+	@$(call timed,$(@D)/predict.time,bin/train-svm --load $< --predict \
+	  --ids $(TASKS_ROOT)/$*/split/test.csv -o $(@D)/pred.csv $(call transfer_features,$*),$(@D)/predict.log)
+
+# Learning curves of both SVM methods: the C that model.txt holds (its 17 digits give the
+# very same double), refitted on growing stratified subsets of the training rows. A run of
+# its own, so that the training time in run.csv is the training's alone.
+$(TASKS_ROOT)/%/svm/curves.csv: $(TASKS_ROOT)/%/svm/model.txt $(FILTER_DIR)/raw$(SVM_SIZE).npy
+	bin/train-svm $(call svm_train_args,$*) --c $$(sed -n 's/^C //p' $<) --learning-curve $@ \
+	  $(FILTER_DIR)/raw$(SVM_SIZE).npy 2> $(@D)/curves.log || { cat $(@D)/curves.log >&2; exit 1; }
+
+$(TASKS_ROOT)/%/transfer/curves.csv: $(TASKS_ROOT)/%/transfer/model.txt $$(call transfer_features,$$*)
+	bin/train-svm $(call svm_train_args,$*) --c $$(sed -n 's/^C //p' $<) --learning-curve $@ \
+	  $(call transfer_features,$*) 2> $(@D)/curves.log || { cat $(@D)/curves.log >&2; exit 1; }
+
+$(TASKS_ROOT)/%/curves.png: $(TASKS_ROOT)/%/curves.csv
+	@c=$$(sed -n 's/^C //p' $(@D)/model.txt | xargs printf '%.3g'); \
+	gnuplot -e "set terminal pngcairo size 640,420; set output '$@.tmp'; set datafile separator ','; \
+	  set title '$*: learning curve at C = $$c'; set xlabel 'training rows'; set ylabel 'accuracy'; \
+	  set grid; set key bottom right; set yrange [:1.02]; \
+	  plot '$<' skip 1 using 1:2 with linespoints pt 7 title 'on its training rows', \
+	       '' skip 1 using 1:3 with linespoints pt 5 title 'on the validation rows'" && mv $@.tmp $@
 
 # ---- the custom CNN ----
 $(FILTER_DIR)/images$(CNN_SIZE).npy: $(DATA)/attribute_list.csv bin/decode | $(FILTER_DIR)/.dir
@@ -94,16 +134,51 @@ $(FILTER_DIR)/images$(CNN_SIZE).npy: $(DATA)/attribute_list.csv bin/decode | $(F
 
 CNN_IMAGES := $(if $(filter $(CNN_SIZE),$(SIZE)),$(FILTER_DIR)/images.npy,$(FILTER_DIR)/images$(CNN_SIZE).npy)
 
-$(TASKS_ROOT)/%/cnn/pred.csv: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(CNN_CFG) bin/train-cnn
+# Training (its own test predictions, on stdout, are not kept: pred.csv comes from the
+# saved weights below, which also times the prediction). Its per-epoch log goes to
+# train.log whatever FP_QUIET says.
+$(TASKS_ROOT)/%/cnn/model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(CNN_CFG) bin/train-cnn
 	@mkdir -p $(@D)
-	bin/train-cnn --cfg $(CNN_CFG) --split $(TASKS_ROOT)/$*/split --seed $(SEED) --epochs $(CNN_EPOCHS) \
-	  -o $(@D)/model.weights --curves $(@D)/curves.csv --plot $(@D)/curves.png \
-	  --predictions $@.tmp $< 2> $(@D)/train.log && mv $@.tmp $@ || { cat $(@D)/train.log >&2; exit 1; }
+	@$(call timed,$(@D)/train.time,env -u FP_QUIET bin/train-cnn --cfg $(CNN_CFG) --split $(TASKS_ROOT)/$*/split \
+	  --seed $(SEED) --epochs $(CNN_EPOCHS) -o $@ --curves $(@D)/curves.csv --plot $(@D)/curves.png \
+	  $< > /dev/null,$(@D)/train.log)
+	@echo "$*/cnn: $$(grep -o 'best epoch.*' $(@D)/train.log | cut -d';' -f1)"
 
-$(TASKS_ROOT)/%/cnn/model.weights: $(TASKS_ROOT)/%/cnn/pred.csv ;
+# The training recipe writes train.time right after the weights. A CNN trained before
+# train.time existed gets its times from its train.log instead of hours of training again:
+# the wall clock train-cnn printed ("N s in all") and the CPU seconds of its epochs.
+$(TASKS_ROOT)/%/cnn/train.time: $(TASKS_ROOT)/%/cnn/model.weights
+	@[ -f $@ ] && [ $@ -nt $< ] || { awk '/ s in all/ { w = $$0; sub(/ s in all.*/, "", w); sub(/.* /, "", w) } \
+	  /^train-cnn: epoch .*cpu / { c = $$0; sub(/.*cpu /, "", c); cpu += c + 0 } \
+	  END { if (w == "") exit 1; printf "%s %.2f 0\n", w, cpu }' $(@D)/train.log > $@.tmp && mv $@.tmp $@; }
+
+$(TASKS_ROOT)/%/cnn/pred.csv $(TASKS_ROOT)/%/cnn/predict.time: $(TASKS_ROOT)/%/cnn/model.weights $(CNN_IMAGES)
+	@$(call timed,$(@D)/predict.time,bin/train-cnn --predict --load $< --cfg $<.cfg \
+	  --split $(TASKS_ROOT)/$*/split --predictions $(@D)/pred.csv $(CNN_IMAGES),$(@D)/predict.log)
 
 # ---- reports (every method) ----
 $(TASKS_ROOT)/%/report.txt: $(TASKS_ROOT)/%/pred.csv bin/evaluate
 	bin/evaluate --task $(firstword $(subst /, ,$(patsubst $(TASKS_ROOT)/%,%,$@))) --pred $< \
 	  --truth $(TASKS_ROOT)/$(firstword $(subst /, ,$(patsubst $(TASKS_ROOT)/%,%,$@)))/split/test.csv -o $(@D) > /dev/null
 	@echo "$(patsubst $(TASKS_ROOT)/%/report.txt,%,$@): accuracy $$(grep '^accuracy,' $(@D)/metrics.csv | cut -d, -f2)"
+
+# ---- run.csv (every method) ----
+$(TASKS_ROOT)/%/run.csv: $(TASKS_ROOT)/%/report.txt $(TASKS_ROOT)/%/train.time $(TASKS_ROOT)/%/predict.time
+	@m=$(notdir $*); \
+	if [ $$m = cnn ]; then \
+	  va=$$(awk -F, 'NR > 1 && (NR == 2 || $$4 < best) { best = $$4; acc = $$5 } END { print acc }' $(@D)/curves.csv); \
+	else \
+	  va=$$(sed -n 's/^train-svm: validation accuracy \([0-9.]*\).*/\1/p' $(@D)/train.log); \
+	fi; \
+	case $$m in \
+	  svm) f="raw pixels $(SVM_SIZE)x$(SVM_SIZE)x3 standardised" ;; \
+	  cnn) f="pixels $(CNN_SIZE)x$(CNN_SIZE)x3 / 255 into $(CNN_CFG)" ;; \
+	  *) f=$$(tr ',' ';' < $(@D)/features.txt) ;; \
+	esac; \
+	te=$$(sed -n 's/^accuracy,//p' $(@D)/metrics.csv); \
+	[ -n "$$va" ] && [ -n "$$te" ] || { echo "$@: no validation or test accuracy" >&2; exit 1; }; \
+	awk -v va="$$va" -v te="$$te" -v m="$$m" -v f="$$f" \
+	  'NR == 1 { tw = $$1; tc = $$2 + $$3 } NR == 2 { pw = $$1; pc = $$2 + $$3 } \
+	   END { printf "train_wall_s,%.3f\ntrain_cpu_s,%.3f\npredict_wall_s,%.3f\npredict_cpu_s,%.3f\n", tw, tc, pw, pc; \
+	         printf "val_accuracy,%s\ntest_accuracy,%s\nmethod,%s\nfeatures,%s\n", va, te, m, f }' \
+	  $(@D)/train.time $(@D)/predict.time > $@.tmp && mv $@.tmp $@

@@ -11,8 +11,10 @@
 #include "idmap.h"
 #include "mat.h"
 #include "progress.h"
+#include "rng.h"
 #include "split.h"
 #include "svm.h"
+#include "threads.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -44,11 +46,16 @@ static void usage(void)
            "      --balanced       class weights n / (k n_c) (scikit-learn's 'balanced')\n"
            "      --multi M        more than two classes: ovo (one-vs-one, default), ovr\n"
            "                       (one-vs-rest) or cs (Crammer-Singer)\n"
+           "      --loss L         squared-hinge (default) or hinge (see the manual)\n"
            "      --solver S       auto (default), dual or primal (see the manual)\n"
            "      --eps E          LIBLINEAR stopping tolerance (default: its own)\n"
            "      --project P      auto (default: when rows < features), on or off\n"
            "      --search-log CSV write c,cv_accuracy,cpu_seconds for every candidate\n"
            "      --fold-log CSV   write file_name,fold: the fold of every training row\n"
+           "      --learning-curve CSV  refit the chosen C on growing stratified subsets of\n"
+           "                       the training rows (1/N, 2/N, ..., all; seeded) and write\n"
+           "                       n_train,train_accuracy,val_accuracy (needs --val)\n"
+           "      --curve-points N points of the learning curve (default 10)\n"
            "      --save MODEL     write the model (text, atomically)\n"
            "  -j, --threads N      cross-validation threads (default: all cores)\n"
            "  -v, --verbose        show LIBLINEAR's own messages\n\n"
@@ -64,8 +71,9 @@ static void usage(void)
 
 typedef struct {
     const char *train, *val, *load, *save, *ids, *out, *features, *search_log, *fold_log;
+    const char *curve;      /* --learning-curve CSV */
     const task_def *task;
-    int predict, n_iter, folds;
+    int predict, n_iter, folds, curve_points;
     double c, c_min, c_max;
     svm_params p;
 } options;
@@ -287,7 +295,7 @@ static void write_folds(const char *path, const labelled *train, const int *fold
 }
 
 /* Random search over C, scored on stratified folds; returns the best (ties: the smaller C). */
-static double search_c(const options *o, const svm_problem *pb, const labelled *train)
+static double search_c(const options *o, svm_problem *pb, const labelled *train)
 {
     int n = o->n_iter;
     double *c = xmalloc(sizeof(double) * (size_t)n), *acc = xmalloc(sizeof(double) * (size_t)n),
@@ -330,6 +338,121 @@ static double process_cpu(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* ------------------------------------------------------------------ learning curve */
+
+/* --learning-curve: the chosen C refitted on growing stratified subsets of the training rows.
+ * Each class's rows are shuffled once with the seed (RNG stream 0x4c43 + class, 'LC'), and
+ * the subset of fraction f keeps the first round(f n_c) of them (at least one): the subsets
+ * are nested, every class keeps its share, and the same seed gives the same subsets. Each
+ * subset is a whole new training - standardisation fitted on its rows, its own bias value
+ * and projection - so the curve shows what a model trained on fewer rows would do. */
+typedef struct {
+    const options *o;
+    const train_input *in;
+    const float *raw;           /* the training rows before standardisation, n x d */
+    int64_t *rank;              /* each training row's place in its class's shuffle */
+    int64_t count[TASK_MAX_CLASSES];
+    double C;
+    int64_t *n;                 /* per point: rows, correct on them, correct on --val */
+    int64_t *ok_train, *ok_val;
+} curve_ctx;
+
+static int64_t curve_quota(int64_t count, int k, int points)
+{
+    if (count == 0) return 0;
+    int64_t q = (int64_t)floor((double)count * k / points + 0.5);
+    return q < 1 ? 1 : q > count ? count : q;
+}
+
+/* Correct predictions of model m on rows x (raw) with classes y. */
+static int64_t count_correct(const svm_model *m, const float *x, const int *y, int64_t n, int64_t d)
+{
+    int64_t ok = 0;
+    for (int64_t i = 0; i < n; i++) ok += svm_predict(m, x + i * d, NULL) == y[i];
+    return ok;
+}
+
+/* Item i fits point k = points - 2 - i (the largest first, for balance across threads), on
+ * one thread: the points themselves run in parallel. */
+static void curve_point(void *vctx, int64_t item, int thread)
+{
+    (void)thread;
+    curve_ctx *c = vctx;
+    const labelled *tr = &c->in->train;
+    int points = c->o->curve_points, k = points - 2 - (int)item;
+    int64_t d = c->in->tr.d, m = 0, quota[TASK_MAX_CLASSES];
+    for (int cl = 0; cl < tr->nclass; cl++) quota[cl] = curve_quota(c->count[cl], k + 1, points);
+    float *x = xmalloc(sizeof(float) * (size_t)(tr->n * d + 1));
+    int *y = xmalloc(sizeof(int) * (size_t)(tr->n + 1));
+    for (int64_t i = 0; i < tr->n; i++)
+        if (c->rank[i] < quota[tr->y[i]]) {     /* in training-file order, as the full fit */
+            memcpy(x + m * d, c->raw + i * d, sizeof(float) * (size_t)d);
+            y[m++] = tr->y[i];
+        }
+    svm_params p = c->o->p;
+    p.threads = 1;
+    svm_model md = {0};
+    svm_fit_scaler(&md, x, m, d);
+    float *z = xmalloc(sizeof(float) * (size_t)(m * d + 1));
+    for (int64_t i = 0; i < m; i++) svm_scale_row(&md, x + i * d, z + i * d);
+    svm_problem *pb = svm_problem_new(z, y, m, d, tr->nclass, &p);
+    svm_fit(pb, &p, c->C, &md);
+    svm_problem_free(pb);
+    free(z);
+    c->n[k] = m;
+    c->ok_train[k] = count_correct(&md, x, y, m, d);
+    c->ok_val[k] = count_correct(&md, c->in->va.x, c->in->val.y, c->in->val.n, d);
+    svm_model_free(&md);
+    free(x);
+    free(y);
+}
+
+/* Writes n_train,train_accuracy,val_accuracy for fractions 1/P, 2/P, ..., 1 of the training
+ * rows. The last point is the final model itself (refitting it on all rows would give the
+ * same bits), so its val_accuracy is the one train-svm reports. */
+static void learning_curve(const options *o, const train_input *in, const float *raw, double C,
+                           const svm_model *final)
+{
+    const labelled *tr = &in->train;
+    int points = o->curve_points;
+    double t0 = now_seconds(), cpu0 = process_cpu();
+    curve_ctx c = {o, in, raw, xmalloc(sizeof(int64_t) * (size_t)tr->n), {0}, C,
+                   xcalloc((size_t)points, sizeof(int64_t)), xcalloc((size_t)points, sizeof(int64_t)),
+                   xcalloc((size_t)points, sizeof(int64_t))};
+    int64_t *idx = xmalloc(sizeof(int64_t) * (size_t)tr->n);
+    for (int cl = 0; cl < tr->nclass; cl++) {
+        int64_t nc = 0;
+        for (int64_t i = 0; i < tr->n; i++)
+            if (tr->y[i] == cl) idx[nc++] = i;
+        rng r;
+        rng_seed_stream(&r, o->p.seed, 0x4c43 + (uint64_t)cl);
+        rng_shuffle(&r, idx, nc);
+        for (int64_t k = 0; k < nc; k++) c.rank[idx[k]] = k;
+        c.count[cl] = nc;
+    }
+    free(idx);
+    parallel_for(points - 1, o->p.threads, curve_point, &c);
+    c.n[points - 1] = tr->n;
+    c.ok_train[points - 1] = count_correct(final, raw, tr->y, tr->n, in->tr.d);
+    c.ok_val[points - 1] = count_correct(final, in->va.x, in->val.y, in->val.n, in->tr.d);
+    outfile f = out_open(o->curve);
+    fprintf(f.fp, "n_train,train_accuracy,val_accuracy\n");
+    for (int k = 0; k < points; k++) {
+        double at = (double)c.ok_train[k] / (double)c.n[k],
+               av = in->val.n ? (double)c.ok_val[k] / (double)in->val.n : 0.0;
+        fprintf(f.fp, "%" PRId64 ",%.6f,%.6f\n", c.n[k], at, av);
+        fprintf(stderr, "train-svm: learning curve %5" PRId64 " rows: train accuracy %.4f, "
+                "validation %.4f\n", c.n[k], at, av);
+    }
+    out_commit(&f);
+    fprintf(stderr, "train-svm: learning curve of %d points in %.2f s (cpu %.2f s)\n", points,
+            now_seconds() - t0, process_cpu() - cpu0);
+    free(c.rank);
+    free(c.n);
+    free(c.ok_train);
+    free(c.ok_val);
+}
+
 static void train_mode(const options *o)
 {
     train_input in = {0};
@@ -337,21 +460,34 @@ static void train_mode(const options *o)
     int64_t n = in.train.n, d = in.tr.d;
     char shape[160];
     mat_header_describe(&in.h, shape, sizeof shape);
+    /* The learning curve standardises each subset anew: it needs the rows as read. */
+    float *raw = NULL;
+    if (o->curve) {
+        raw = xmalloc(sizeof(float) * (size_t)(n * d));
+        memcpy(raw, in.tr.x, sizeof(float) * (size_t)(n * d));
+    }
     double t0 = now_seconds(), cpu0 = process_cpu();
     svm_model m = {0};
     svm_fit_scaler(&m, in.tr.x, n, d);
     for (int64_t i = 0; i < n; i++) svm_scale_row(&m, in.tr.x + i * d, in.tr.x + i * d);
     svm_problem *pb = svm_problem_new(in.tr.x, in.train.y, n, d, in.train.nclass, &o->p);
-    fprintf(stderr, "train-svm: %" PRId64 " training rows of %s, %d classes; LIBLINEAR %s on %"
-            PRId64 " features%s (prepared in %.2f s)\n", n, shape, in.train.nclass,
-            svm_problem_solver(pb), svm_problem_dim(pb),
-            svm_problem_projected(pb) ? " (span projection)" : "", now_seconds() - t0);
+    /* The projected dimension is known once all rows are factorised, which the search does
+     * beside the folds: it is reported with the refit. */
+    if (svm_problem_projected(pb))
+        fprintf(stderr, "train-svm: %" PRId64 " training rows of %s, %d classes; LIBLINEAR %s on "
+                "the span of the rows (span projection; Gram matrix in %.2f s)\n", n, shape,
+                in.train.nclass, svm_problem_solver(pb), now_seconds() - t0);
+    else
+        fprintf(stderr, "train-svm: %" PRId64 " training rows of %s, %d classes; LIBLINEAR %s on %"
+                PRId64 " features (prepared in %.2f s)\n", n, shape, in.train.nclass,
+                svm_problem_solver(pb), svm_problem_dim(pb), now_seconds() - t0);
     double C = o->c > 0 ? o->c : search_c(o, pb, &in.train);
     double t1 = now_seconds();
     svm_fit(pb, &o->p, C, &m);
     double t2 = now_seconds();
-    fprintf(stderr, "train-svm: refit C=%.4e on %" PRId64 " rows in %.2f s; training time %.2f s "
-            "(cpu %.2f s)\n", C, n, t2 - t1, t2 - t0, process_cpu() - cpu0);
+    fprintf(stderr, "train-svm: refit C=%.4e on %" PRId64 " rows (%" PRId64 " features) in %.2f s; "
+            "training time %.2f s (cpu %.2f s)\n", C, n, svm_problem_dim(pb), t2 - t1, t2 - t0,
+            process_cpu() - cpu0);
     svm_problem_free(pb);
     snprintf(m.task, sizeof m.task, "%s", o->task ? o->task->name : "");
     m.ndim = in.h.ndim;
@@ -360,8 +496,12 @@ static void train_mode(const options *o)
     if (o->val) {
         int64_t ok = 0;
         for (int64_t i = 0; i < in.val.n; i++) ok += svm_predict(&m, in.va.x + i * d, NULL) == in.val.y[i];
-        fprintf(stderr, "train-svm: validation accuracy %.4f (%" PRId64 " rows)\n",
-                in.val.n ? (double)ok / (double)in.val.n : 0.0, in.val.n);
+        fprintf(stderr, "train-svm: validation accuracy %.6f (%" PRId64 "/%" PRId64 " rows)\n",
+                in.val.n ? (double)ok / (double)in.val.n : 0.0, ok, in.val.n);
+    }
+    if (o->curve) {
+        learning_curve(o, &in, raw, C, &m);
+        free(raw);
     }
     if (o->save) svm_save(&m, o->save);
     if (o->predict) {
@@ -394,7 +534,8 @@ int main(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 256 << 20);
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
     enum { O_TRAIN = 256, O_VAL, O_C, O_CMIN, O_CMAX, O_NITER, O_FOLDS, O_BAL, O_MULTI,
-           O_SOLVER, O_EPS, O_PROJECT, O_LOG, O_FOLDLOG, O_SAVE, O_LOAD, O_PREDICT, O_IDS };
+           O_SOLVER, O_EPS, O_PROJECT, O_LOG, O_FOLDLOG, O_SAVE, O_LOAD, O_PREDICT, O_IDS,
+           O_CURVE, O_CURVE_POINTS, O_LOSS };
     static const struct option opts[] = {
         {"train", required_argument, 0, O_TRAIN},   {"task", required_argument, 0, 't'},
         {"val", required_argument, 0, O_VAL},       {"c", required_argument, 0, O_C},
@@ -405,13 +546,17 @@ int main(int argc, char **argv)
         {"eps", required_argument, 0, O_EPS},       {"project", required_argument, 0, O_PROJECT},
         {"search-log", required_argument, 0, O_LOG}, {"save", required_argument, 0, O_SAVE},
         {"fold-log", required_argument, 0, O_FOLDLOG},
+        {"learning-curve", required_argument, 0, O_CURVE},
+        {"curve-points", required_argument, 0, O_CURVE_POINTS},
+        {"loss", required_argument, 0, O_LOSS},
         {"load", required_argument, 0, O_LOAD},     {"predict", no_argument, 0, O_PREDICT},
         {"ids", required_argument, 0, O_IDS},       {"output", required_argument, 0, 'o'},
         {"threads", required_argument, 0, 'j'},     {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     static const char *const multi[] = {"ovr", "cs", "ovo"}, *const solver[] = {"auto", "dual", "primal"},
-                             *const project[] = {"auto", "on", "off"};
-    options o = {.out = "-", .features = "-", .n_iter = 10, .folds = 3, .c_min = 1e-5,
+                             *const project[] = {"auto", "on", "off"},
+                             *const loss[] = {"squared-hinge", "hinge"};
+    options o = {.out = "-", .features = "-", .n_iter = 10, .folds = 3, .curve_points = 10, .c_min = 1e-5,
                  .c_max = 10, .p = {.seed = 1, .multi = SVM_MULTI_OVO}};
     int c;
     while ((c = getopt_long(argc, argv, "t:s:o:j:vh", opts, NULL)) != -1) {
@@ -427,11 +572,14 @@ int main(int argc, char **argv)
         case 's': o.p.seed = parse_seed(optarg); break;
         case O_BAL: o.p.balanced = 1; break;
         case O_MULTI: o.p.multi = (svm_multi)parse_choice(optarg, "--multi", multi, 3); break;
+        case O_LOSS: o.p.loss = (svm_loss)parse_choice(optarg, "--loss", loss, 2); break;
         case O_SOLVER: o.p.solver = (svm_solver)parse_choice(optarg, "--solver", solver, 3); break;
         case O_EPS: o.p.eps = parse_double(optarg, "--eps", 1e-12, 1e3); break;
         case O_PROJECT: o.p.project = (svm_project)parse_choice(optarg, "--project", project, 3); break;
         case O_LOG: o.search_log = optarg; break;
         case O_FOLDLOG: o.fold_log = optarg; break;
+        case O_CURVE: o.curve = optarg; break;
+        case O_CURVE_POINTS: o.curve_points = (int)parse_long(optarg, "--curve-points", 1, 1000); break;
         case O_SAVE: o.save = optarg; break;
         case O_LOAD: o.load = optarg; break;
         case O_PREDICT: o.predict = 1; break;
@@ -449,6 +597,9 @@ int main(int argc, char **argv)
     if (o.load && !o.predict) die_usage("--load needs --predict");
     if (o.c_min > o.c_max) die_usage("--c-min %g is above --c-max %g", o.c_min, o.c_max);
     if (o.ids && !o.predict) die_usage("--ids needs --predict");
+    if (o.p.loss == SVM_LOSS_HINGE && o.p.solver == SVM_SOLVER_PRIMAL)
+        die_usage("--loss hinge has no primal solver in LIBLINEAR (use --solver dual or auto)");
+    if (o.curve && (!o.train || !o.val)) die_usage("--learning-curve needs --train and --val");
     if (strcmp(o.features, "-") == 0 && isatty(0))
         die_usage("expected a feature stream on stdin (or give FEATURES)");
     if (o.load) predict_stream(&o);

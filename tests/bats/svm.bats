@@ -201,6 +201,58 @@ count() { awk -F, -v c="$2" 'NR > 1 && $2 == c' "$1" | wc -l; }
     [ "$(head -1 ev_ovr/confusion.csv)" = "true,0,1,2,3,4,5" ]
 }
 
+@test "train-svm --loss hinge: LIBLINEAR's L1-loss dual, accuracy at least 0.93; no primal" {
+    split --labels "$D/bin_labels.csv" --task smiling -o s 2> /dev/null
+    train-svm --train s/train.csv --task smiling --balanced --loss hinge --save m.txt \
+        --predict --ids s/test.csv -o pred.csv "$D/bin.npy" 2> log.txt
+    grep -q "LIBLINEAR L2R_L1LOSS_SVC_DUAL on 20 features" log.txt
+    grep -q "^solver L2R_L1LOSS_SVC_DUAL$" m.txt
+    evaluate --task smiling --pred pred.csv --truth s/test.csv -o ev > /dev/null
+    awk -v a="$(sed -n 's/^accuracy,//p' ev/metrics.csv)" 'BEGIN { exit !(a >= 0.93) }'
+    # the saved hinge model predicts what the trained one did
+    train-svm --load m.txt --predict --ids s/test.csv -o later.csv "$D/bin.npy"
+    cmp pred.csv later.csv
+    run train-svm --train s/train.csv --loss hinge --solver primal "$D/bin.npy"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--loss hinge has no primal solver"* ]]
+    run train-svm --train s/train.csv --loss l1 "$D/bin.npy"
+    [ "$status" -eq 2 ]
+}
+
+@test "train-svm --learning-curve: stratified nested subsets, the last point is the final model" {
+    split --labels "$D/bin_labels.csv" --task smiling -o s 2> /dev/null
+    train-svm --train s/train.csv --val s/val.csv --task smiling --balanced \
+        --learning-curve c.csv "$D/bin.npy" 2> log.txt
+    [ "$(head -1 c.csv)" = "n_train,train_accuracy,val_accuracy" ]
+    # 180 + 120 training rows: 10% of each class, 20%, ..., all
+    [ "$(tail -n +2 c.csv | cut -d, -f1 | tr '\n' ' ')" = "30 60 90 120 150 180 210 240 270 300 " ]
+    # the full set is the final model: its validation accuracy, to the row
+    va=$(sed -n 's/^train-svm: validation accuracy \([0-9.]*\) (\([0-9]*\)\/100 rows)$/\1 \2/p' log.txt)
+    [ "$(tail -1 c.csv | cut -d, -f3)" = "${va% *}" ]
+    awk -v a="${va% *}" -v k="${va#* }" 'BEGIN { exit !(a == k / 100 && a >= 0.9) }'
+    # accuracies are fractions of whole rows: k/n_train on the training subset, k/100 on val
+    awk -F, 'NR > 1 { t = $2 * $1; v = $3 * 100
+                      if (t - int(t + 0.5) > 1e-3 || int(t + 0.5) - t > 1e-3) exit 1
+                      if (v - int(v + 0.5) > 1e-3 || int(v + 0.5) - v > 1e-3) exit 1 }' c.csv
+    # one thread or two, the same bits; the curve does not change the model
+    train-svm --train s/train.csv --val s/val.csv --task smiling --balanced -j 1 \
+        --learning-curve c1.csv --save m1.txt "$D/bin.npy" 2> /dev/null
+    train-svm --train s/train.csv --val s/val.csv --task smiling --balanced \
+        --save m0.txt "$D/bin.npy" 2> /dev/null
+    cmp c.csv c1.csv
+    cmp m0.txt m1.txt
+    # six classes of 48 and 60 training rows, 4 points: round(f n_c) rows of each class
+    split --labels "$D/hair_labels.csv" --task hair_color -o h 2> /dev/null
+    train-svm --train h/train.csv --val h/val.csv --task hair_color --c 0.1 --curve-points 4 \
+        --learning-curve h.csv "$D/hair.npy" 2> /dev/null
+    [ "$(tail -n +2 h.csv | cut -d, -f1 | tr '\n' ' ')" = "81 162 243 324 " ]
+    # six well separated classes: at least 0.85 on the validation rows from 81 rows on
+    awk -F, 'NR > 1 && $3 < 0.85 { exit 1 }' h.csv
+    run train-svm --train s/train.csv --learning-curve c.csv "$D/bin.npy"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--learning-curve needs --train and --val"* ]]
+}
+
 @test "train-svm: a listed id missing from the stream is an error naming it" {
     printf 'file_name,label\nr1,0\nr2,1\nnope,1\n' > t.csv
     run train-svm --train t.csv --c 1 "$D/bin.npy"
@@ -289,4 +341,71 @@ count() { awk -F, -v c="$2" 'NR > 1 && $2 == c' "$1" | wc -l; }
     acc=$(sed -n 's/^accuracy,//p' ev/metrics.csv)
     echo "accuracy $acc"
     awk -v a="$acc" 'BEGIN { exit !(a > 0.6) }'
+}
+
+# ---------------------------------------------------------------- the tasks pipeline
+
+# make on a generated dataset (filter, then the methods of one task), made once per file.
+tasks_make() {
+    DS="$BATS_FILE_TMPDIR/ds" FR="$BATS_FILE_TMPDIR/fr"
+    [ -f "$DS/attribute_list.csv" ] || synth -q -n 300 --seed 3 --size 64 "$DS"
+    make -s -C "$ROOT" DATA="$DS" FILTER_ROOT="$FR" CNN_EPOCHS=2 "$@"
+}
+task_dir() { echo "$BATS_FILE_TMPDIR"/fr/*/size64-seed1/kauto/tasks/smiling; }
+
+@test "make task=smiling svm transfer: run.csv, learning curves, nothing redone" {
+    [ -x "$BIN/synth" ] || skip "bin/synth not built"
+    tasks_make task=smiling svm transfer > make.log 2>&1 || { cat make.log; false; }
+    T=$(task_dir)
+    for m in svm transfer; do
+        # exactly these keys, in this order, numbers where numbers belong
+        [ "$(cut -d, -f1 $T/$m/run.csv | tr '\n' ' ')" = "train_wall_s train_cpu_s predict_wall_s predict_cpu_s val_accuracy test_accuracy method features " ]
+        [ "$(awk -F, 'NF != 2' $T/$m/run.csv | wc -l)" -eq 0 ]
+        awk -F, 'NR <= 6 && $2 !~ /^[0-9]+\.[0-9]+$/ { exit 1 }' $T/$m/run.csv
+        grep -qx "method,$m" $T/$m/run.csv
+        # the accuracies are the final model's: validation as train-svm reported, test as evaluate
+        grep -qx "test_accuracy,$(sed -n 's/^accuracy,//p' $T/$m/metrics.csv)" $T/$m/run.csv
+        grep -qx "val_accuracy,$(tail -1 $T/$m/curves.csv | cut -d, -f3)" $T/$m/run.csv
+        # the wall time is bash's around the command, and includes train-svm's own count
+        awk -v t="$(sed -n 's/^train_wall_s,//p' $T/$m/run.csv)" \
+            -v s="$(sed -n 's/.*training time \([0-9.]*\) s.*/\1/p' $T/$m/train.log)" 'BEGIN { exit !(t >= s) }'
+        # learning curve: 10 points up to every training row, at the C of the model
+        [ "$(tail -n +2 $T/$m/curves.csv | wc -l)" -eq 10 ]
+        [ "$(tail -1 $T/$m/curves.csv | cut -d, -f1)" -eq "$(tail -n +2 $T/split/train.csv | wc -l)" ]
+        grep -q "^train-svm: refit C=$(sed -n 's/^C //p' $T/$m/model.txt | xargs printf '%.4e') " $T/$m/curves.log
+        [ "$(head -c 4 $T/$m/curves.png | tail -c 3)" = PNG ]
+    done
+    grep -qx "features,raw pixels 32x32x3 standardised" $T/svm/run.csv
+    grep -qx "features,hand-crafted features (no CNN trained for this task yet and no BACKBONE given)" $T/transfer/run.csv
+    # nothing is redone when nothing changed
+    touch stamp
+    tasks_make task=smiling svm transfer > again.log 2>&1
+    [ ! -s again.log ]
+    [ -z "$(find "$BATS_FILE_TMPDIR/fr" -newer stamp -type f)" ]
+    # a model without its time is trained again (not reported without one); the rest stays
+    rm $T/svm/train.time
+    tasks_make task=smiling svm > third.log 2>&1
+    [ $T/svm/model.txt -nt stamp ] && [ $T/svm/run.csv -nt stamp ]
+    [ ! $T/transfer/model.txt -nt stamp ]
+}
+
+@test "make task=smiling cnn: run.csv with the best epoch's validation accuracy; old CNNs keep their weights" {
+    [ -x "$BIN/synth" ] || skip "bin/synth not built"
+    tasks_make task=smiling cnn > make.log 2>&1 || { cat make.log; false; }
+    T=$(task_dir)/cnn
+    [ "$(cut -d, -f1 $T/run.csv | tr '\n' ' ')" = "train_wall_s train_cpu_s predict_wall_s predict_cpu_s val_accuracy test_accuracy method features " ]
+    grep -qx "method,cnn" $T/run.csv
+    grep -qx "features,pixels 64x64x3 / 255 into pipelines/cnn.cfg" $T/run.csv
+    # val_accuracy: the epoch of lowest validation loss in curves.csv
+    best=$(tail -n +2 $T/curves.csv | sort -t, -k4,4g -s | head -1 | cut -d, -f5)
+    grep -qx "val_accuracy,$best" $T/run.csv
+    grep -qx "test_accuracy,$(sed -n 's/^accuracy,//p' $T/metrics.csv)" $T/run.csv
+    # pred.csv comes from the saved weights, and agrees with training's own test accuracy
+    grep -q "test accuracy $(sed -n 's/^accuracy,//p' $T/metrics.csv | xargs printf '%.4f')" $T/train.log
+    # a CNN trained before train.time existed is not trained again: its log gives the times
+    rm $T/train.time $T/run.csv
+    touch stamp
+    tasks_make task=smiling cnn > again.log 2>&1
+    [ ! $T/model.weights -nt stamp ]
+    [ "$(sed -n 's/^train_wall_s,//p' $T/run.csv)" = "$(grep -o '[0-9.]* s in all' $T/train.log | cut -d' ' -f1 | xargs printf '%.3f')" ]
 }
