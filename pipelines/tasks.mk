@@ -56,7 +56,7 @@ summary:
 # time files (train.time, predict.time) are targets of the rule that trains (or predicts)
 # beside the model, so an SVM model without one is made again rather than reported without
 # a time (a CNN's is recovered from its log, see below).
-timed = TIMEFORMAT='%R %U %S'; { time $(2) 2> $(3); } 2> $(1).tmp && mv $(1).tmp $(1) || { rm -f $(1).tmp; cat $(3) >&2; exit 1; }
+timed = TIMEFORMAT='%R %U %S'; { time $(2) 2> $(3); } 2> $(1).tmp.$$$$ && mv $(1).tmp.$$$$ $(1) || { rm -f $(1).tmp.$$$$; cat $(3) >&2; exit 1; }
 
 # One split per task, shared by every method.
 $(TASKS_ROOT)/%/split/.done: $(FILTERED) bin/split
