@@ -41,14 +41,18 @@ static void push_byte(csv_reader *c, char ch, size_t field_start)
     if (c->len - field_start >= CSV_MAX_FIELD)
         die("%s:%ld: field %d is longer than %d bytes", c->name, c->row_line, c->nfields + 1,
             CSV_MAX_FIELD);
+    if (c->len >= CSV_MAX_RECORD)
+        die("%s:%ld: row is longer than %d bytes (at field %d)", c->name, c->row_line,
+            CSV_MAX_RECORD, c->nfields + 1);
     if (c->len + 1 >= c->cap) {
+        /* Doubling, but never past the largest row: a maximal row costs CSV_MAX_RECORD bytes. */
         c->cap = c->cap ? c->cap * 2 : 256;
+        if (c->cap > (size_t)CSV_MAX_RECORD + 1) c->cap = (size_t)CSV_MAX_RECORD + 1;
         c->buf = xrealloc(c->buf, c->cap);
     }
     c->buf[c->len++] = ch;
 }
 
-/* Reads one record into buf as NUL-separated fields. Returns 0 at EOF before any byte. */
 static void push_field(csv_reader *c, size_t start)
 {
     if (c->nfields == CSV_MAX_FIELDS)
@@ -61,6 +65,7 @@ static void push_field(csv_reader *c, size_t start)
     c->starts[c->nfields++] = start;
 }
 
+/* Reads one record into buf as NUL-separated fields. Returns 0 at EOF before any byte. */
 static int read_record(csv_reader *c)
 {
     c->len = 0;

@@ -1,7 +1,8 @@
 /* csv.h - a strict, streaming CSV reader (RFC 4180: commas, optional double quotes, LF or
  * CRLF line ends). Rows come one at a time with their line number, so every error can name
- * the file and line. A field longer than CSV_MAX_FIELD bytes is refused (no unbounded
- * allocation on hostile input). */
+ * the file and line. A field longer than CSV_MAX_FIELD bytes, a row of more than
+ * CSV_MAX_FIELDS fields or CSV_MAX_RECORD bytes is refused: a reader never holds more than
+ * CSV_MAX_RECORD bytes plus 4 MiB of field pointers, whatever the input. */
 #ifndef FP_CSV_H
 #define FP_CSV_H
 
@@ -9,6 +10,9 @@
 
 #define CSV_MAX_FIELD (1 << 16)
 #define CSV_MAX_FIELDS (1 << 18)   /* a 256x256x3 image row fits */
+/* Bytes of one row: without it, CSV_MAX_FIELDS fields of CSV_MAX_FIELD bytes would be 16 GiB.
+ * A 256x256x3 row of 17-digit doubles (`mat to-csv`) is under 5 MiB. */
+#define CSV_MAX_RECORD (1 << 26)
 
 typedef struct csv_reader csv_reader;
 

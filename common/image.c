@@ -154,9 +154,24 @@ static void jpeg_on_message(j_common_ptr c, int level)
     if (level < 0) jpeg_on_error(c);
 }
 
+/* A progressive JPEG is a sequence of scans, each one a pass over the whole image; a legal
+ * scan script can have thousands (one per coefficient and bit), so a file of a few KB
+ * claiming a large image could keep the decoder busy for minutes. Encoders write about ten;
+ * libjpeg-turbo's own tools suggest a limit of this order (djpeg -maxscans). */
+static void jpeg_on_progress(j_common_ptr c)
+{
+    j_decompress_ptr d = (j_decompress_ptr)c;
+    if (d->input_scan_number > IMG_MAX_JPEG_SCANS) {
+        jpeg_err *e = (jpeg_err *)c->err;
+        snprintf(e->err, e->errlen, "corrupt JPEG: more than %d scans", IMG_MAX_JPEG_SCANS);
+        longjmp(e->jb, 1);
+    }
+}
+
 static int decode_jpeg(const uint8_t *buf, size_t len, rgb_image *out, char *err, size_t errlen)
 {
     struct jpeg_decompress_struct cinfo;
+    struct jpeg_progress_mgr progress = {.progress_monitor = jpeg_on_progress};
     jpeg_err je;
     uint8_t *volatile px = NULL;
     cinfo.err = jpeg_std_error(&je.pub);
@@ -170,6 +185,7 @@ static int decode_jpeg(const uint8_t *buf, size_t len, rgb_image *out, char *err
         return -1;
     }
     jpeg_create_decompress(&cinfo);
+    cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, buf, (unsigned long)len);
     jpeg_read_header(&cinfo, TRUE);
     if (dims_ok((long)cinfo.image_width, (long)cinfo.image_height, err, errlen)) {

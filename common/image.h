@@ -14,6 +14,8 @@
 #define IMG_MAX_SIDE 16384
 #define IMG_MAX_PIXELS (64LL * 1024 * 1024)
 #define IMG_MAX_FILE (256LL * 1024 * 1024)
+/* Most scans accepted in a progressive JPEG (a CPU bomb otherwise; see image.c). */
+#define IMG_MAX_JPEG_SCANS 500
 
 typedef struct {
     int w, h;          /* pixels */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define NPY_MAGIC "\x93NUMPY"
@@ -18,8 +19,11 @@
 /* Headers always reserve room for a 19-digit row count, so a count patched in at the end
  * never changes the header's length: the same rows give the same bytes either way. */
 #define ROWS_RESERVED 1000000000000000000LL
-/* Refuse headers whose shape would need absurd row sizes (resource bombs). */
+/* Refuse headers whose shape would need absurd row sizes (resource bombs). Readers convert
+ * rows to doubles, so the number of values matters too: 2^26 values (512 MiB as doubles)
+ * holds the largest row decode writes (--size 4096: 4096 x 4096 x 3 = 50M values). */
 #define MAX_ROW_BYTES (1LL << 30)
+#define MAX_ROW_COLS (1LL << 26)
 
 static const char *type_descr[] = {"|u1", "<i4", "<f4", "<f8"};
 static const char *type_names[] = {"u8", "i32", "f32", "f64"};
@@ -296,12 +300,19 @@ static parsed_header parse_header(const char *text, const char *name)
                 nshape);
         out.h.rows = shape[0];
     }
-    for (int i = 0; i < out.h.ndim; i++)
+    /* The product in double: three dimensions of up to 2^50 overflow int64 (mat_cols). */
+    double cols = 1;
+    for (int i = 0; i < out.h.ndim; i++) {
         if (out.h.shape[i] < 1) die("%s: row shape has a zero dimension", name);
-    double rb = (double)mat_cols(&out.h) * (double)type_sizes[out.h.type];
+        cols *= (double)out.h.shape[i];
+    }
+    double rb = cols * (double)type_sizes[out.h.type];
     if (rb > (double)MAX_ROW_BYTES)
         die("%s: rows of %.0f bytes are beyond the limit of %lld bytes", name, rb,
             (long long)MAX_ROW_BYTES);
+    if (cols > (double)MAX_ROW_COLS)
+        die("%s: rows of %.0f values are beyond the limit of %lld values", name, cols,
+            (long long)MAX_ROW_COLS);
     return out;
 }
 
@@ -422,10 +433,17 @@ int mat_read_row(mat_reader *r, char *id, void *data)
 
 static void convert_to_f64(mat_type t, const void *src, double *dst, int64_t n)
 {
+    /* src may be unaligned (in a dense read, numbers follow an id of any width): elements
+     * are loaded through memcpy, which compiles to a plain load. */
+    const uint8_t *s = src;
     switch (t) {
-    case MAT_U8: for (int64_t i = 0; i < n; i++) dst[i] = ((const uint8_t *)src)[i]; break;
-    case MAT_I32: for (int64_t i = 0; i < n; i++) dst[i] = ((const int32_t *)src)[i]; break;
-    case MAT_F32: for (int64_t i = 0; i < n; i++) dst[i] = ((const float *)src)[i]; break;
+    case MAT_U8: for (int64_t i = 0; i < n; i++) dst[i] = s[i]; break;
+    case MAT_I32:
+        for (int64_t i = 0; i < n; i++) { int32_t v; memcpy(&v, s + 4 * i, 4); dst[i] = v; }
+        break;
+    case MAT_F32:
+        for (int64_t i = 0; i < n; i++) { float v; memcpy(&v, s + 4 * i, 4); dst[i] = v; }
+        break;
     case MAT_F64: memcpy(dst, src, (size_t)n * sizeof(double)); break;
     }
 }
@@ -611,11 +629,16 @@ static void read_rows_raw(mat_reader *r, int64_t count, uint8_t *buf)
 
 static void convert_to_f32(mat_type t, const void *src, float *dst, int64_t n)
 {
+    const uint8_t *s = src;   /* may be unaligned, as in convert_to_f64 */
     switch (t) {
-    case MAT_U8: for (int64_t i = 0; i < n; i++) dst[i] = ((const uint8_t *)src)[i]; break;
-    case MAT_I32: for (int64_t i = 0; i < n; i++) dst[i] = (float)((const int32_t *)src)[i]; break;
+    case MAT_U8: for (int64_t i = 0; i < n; i++) dst[i] = s[i]; break;
+    case MAT_I32:
+        for (int64_t i = 0; i < n; i++) { int32_t v; memcpy(&v, s + 4 * i, 4); dst[i] = (float)v; }
+        break;
     case MAT_F32: memcpy(dst, src, (size_t)n * sizeof(float)); break;
-    case MAT_F64: for (int64_t i = 0; i < n; i++) dst[i] = (float)((const double *)src)[i]; break;
+    case MAT_F64:
+        for (int64_t i = 0; i < n; i++) { double v; memcpy(&v, s + 8 * i, 8); dst[i] = (float)v; }
+        break;
     }
 }
 
@@ -667,8 +690,27 @@ static void read_dense_rows(mat_reader *r, char **ids, void **x, size_t elem)
     if (mat_read_row(r, NULL, NULL)) die("internal error");   /* checks for trailing data */
 }
 
+/* A header's row count is only a claim: a 200-byte file can declare 10^9 rows, which the
+ * dense loaders would allocate before reading a byte of them. When the input is a regular
+ * file the claim is checked against the bytes that follow, with the message a short stream
+ * gets anyway. (A pipe cannot be checked; there the allocation stays virtual until rows
+ * arrive, and the 64 GB check below bounds it.) */
+static void check_rows_present(mat_reader *r)
+{
+    struct stat st;
+    off_t pos = ftello(r->fp);
+    if (pos < 0 || fstat(fileno(r->fp), &st) != 0 || !S_ISREG(st.st_mode)) return;
+    size_t rb = r->data_bytes + (r->plain ? 0 : (size_t)r->h.idw);
+    int64_t present = (int64_t)((st.st_size - pos) / (off_t)rb);
+    if (present < r->h.rows - r->done)
+        die("%s: truncated stream: header declares %" PRId64 " rows, input ended inside row %"
+            PRId64 " (%zu of %zu bytes)", r->name, r->h.rows, r->done + present + 1,
+            (size_t)((st.st_size - pos) % (off_t)rb), rb);
+}
+
 mat_dense mat_read_dense(mat_reader *r)
 {
+    check_rows_present(r);
     mat_dense m = {.rows = r->h.rows - r->done, .cols = mat_cols(&r->h), .idw = r->h.idw};
     void *x;
     read_dense_rows(r, &m.ids, &x, sizeof(double));
@@ -681,6 +723,7 @@ mat_dense mat_load_dense(const char *path) { return mat_read_dense(mat_open(path
 
 mat_dense_f32 mat_read_dense_f32(mat_reader *r)
 {
+    check_rows_present(r);
     mat_dense_f32 m = {.rows = r->h.rows - r->done, .cols = mat_cols(&r->h), .idw = r->h.idw};
     void *x;
     read_dense_rows(r, &m.ids, &x, sizeof(float));
