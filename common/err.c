@@ -1,6 +1,8 @@
 /* err.c - diagnostics, exit codes, checked allocation, atomic output files. */
 #include "err.h"
 
+#include <sys/mman.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -103,6 +105,17 @@ void *xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p) die("out of memory (asked for %zu bytes)", n);
+    return p;
+}
+
+void *xmalloc_huge(size_t bytes)
+{
+    const size_t huge = 2u << 20;
+    if (bytes < (256u << 10)) return xmalloc(bytes ? bytes : 1);   /* glibc would mmap afresh */
+    void *p = NULL;
+    size_t len = (bytes + huge - 1) / huge * huge;   /* 2 MiB pages, rounded up */
+    if (posix_memalign(&p, huge, len) != 0) die("out of memory (asked for %zu bytes)", len);
+    madvise(p, len, MADV_HUGEPAGE);     /* advice only: failure just means small pages */
     return p;
 }
 

@@ -31,6 +31,9 @@ const char *err_last_message(void);
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
+/* Buffers from 256 KiB up on transparent huge pages when the kernel offers them (first touch of
+ * a 4 KiB page costs ~30 us on our VMs; huge pages cut the faults 512-fold). free() them. */
+void *xmalloc_huge(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 

@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -597,20 +596,6 @@ void mat_finish(mat_writer *w)
 
 /* ------------------------------------------------------------------ dense matrices */
 
-/* Buffers of megabytes on transparent huge pages when the kernel offers them: on our virtual
- * machines the first touch of a 4 KiB page costs ~30 us, so faulting in a fresh 40 MB matrix
- * took longer than reading it (common/svm.c does the same). Freed with free(). */
-static void *dense_alloc(size_t bytes)
-{
-    const size_t huge = 2u << 20;
-    if (bytes < huge) return xmalloc(bytes ? bytes : 1);
-    void *p = NULL;
-    size_t len = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, len) != 0) die("out of memory (%zu bytes)", len);
-    madvise(p, len, MADV_HUGEPAGE);     /* advice only: failure just means small pages */
-    return p;
-}
-
 /* Reads the next `count` rows as stored (id then numbers; numbers alone for a plain array)
  * into buf with one fread: a dense load then costs a few dozen reads instead of two or three
  * per row. A short stream dies with the same message as mat_read_row. */
@@ -658,7 +643,7 @@ static void read_dense_rows(mat_reader *r, char **ids, void **x, size_t elem)
     int64_t cap = (int64_t)(DENSE_FIRST_BYTES / rowsize);
     cap = cap < 1 ? 1 : cap > rows ? rows : cap;
     *ids = xmalloc((size_t)(cap > 0 ? cap : 1) * idstride);
-    *x = dense_alloc((size_t)cap * rowsize);
+    *x = xmalloc_huge((size_t)cap * rowsize);
     int64_t per = (int64_t)((256u << 10) / rb);   /* small enough to stay in cache */
     if (per < 1) per = 1;
     uint8_t *chunk = xmalloc(rb * (size_t)(per < rows ? per : rows > 0 ? rows : 1));
@@ -668,7 +653,7 @@ static void read_dense_rows(mat_reader *r, char **ids, void **x, size_t elem)
         if (i0 + cnt > cap) {                      /* the rows are real: grow */
             int64_t ncap = 2 * cap > i0 + cnt ? 2 * cap : i0 + cnt;
             if (ncap > rows) ncap = rows;
-            void *nx = dense_alloc((size_t)ncap * rowsize);
+            void *nx = xmalloc_huge((size_t)ncap * rowsize);
             memcpy(nx, *x, (size_t)i0 * rowsize);
             free(*x);
             *x = nx;

@@ -45,7 +45,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* From OpenBLAS's cblas.h, which cannot be included next to GSL's headers (both define the
  * CBLAS enums). The Makefile links OpenBLAS, which also carries LAPACK; the trailing size_t
@@ -61,22 +60,6 @@ extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, i
 extern void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda,
                     double *s, double *u, const int *ldu, double *vt, const int *ldvt,
                     double *work, const int *lwork, int *iwork, int *info, size_t jobz_len);
-
-/* Buffers from 256 KiB up on transparent huge pages (2 MiB, rounded up), when the kernel
- * offers them: on our virtual machines a first touch costs ~30 us per 4 KiB page - a fresh
- * 40 MB matrix took longer to fault in than the products computed on it - and huge pages
- * cut the faults 512-fold (common/svm.c does the same). glibc would also hand such sizes
- * out as fresh mmaps every time. Freed with free(). */
-static void *big_alloc(size_t bytes)
-{
-    const size_t huge = 2u << 20;
-    if (bytes < (256u << 10)) return xmalloc(bytes ? bytes : 1);
-    void *p = NULL;
-    size_t len = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, len) != 0) die("out of memory (%zu bytes)", len);
-    madvise(p, len, MADV_HUGEPAGE);     /* advice only: failure just means small pages */
-    return p;
-}
 
 /* The rows a model is fitted on: n x d, row-major, floats or doubles (exactly one set).
  * Float rows are centred in place by the column statistics: f[i][j] becomes
@@ -411,10 +394,10 @@ static void randomized_solve(const float *Xf, const pca_src *src, const double *
     int nchunks = (int)(n < PROD_CHUNKS ? n : PROD_CHUNKS);
     if (nthreads <= 0) nthreads = fp_threads();
     int64_t big = n > d ? n : d;
-    float *Yf = big_alloc((size_t)(n * l) * sizeof *Yf), *Zf = big_alloc((size_t)(d * l) * sizeof *Zf);
-    float *partf = big_alloc((size_t)(nchunks * d * l) * sizeof *partf);
-    float *Zs = sd ? big_alloc((size_t)(d * l) * sizeof *Zs) : Zf;    /* D^-1 Z */
-    double *D = big_alloc((size_t)(big * l) * sizeof *D), *G = xmalloc((size_t)l * l * sizeof *G);
+    float *Yf = xmalloc_huge((size_t)(n * l) * sizeof *Yf), *Zf = xmalloc_huge((size_t)(d * l) * sizeof *Zf);
+    float *partf = xmalloc_huge((size_t)(nchunks * d * l) * sizeof *partf);
+    float *Zs = sd ? xmalloc_huge((size_t)(d * l) * sizeof *Zs) : Zf;    /* D^-1 Z */
+    double *D = xmalloc_huge((size_t)(big * l) * sizeof *D), *G = xmalloc((size_t)l * l * sizeof *G);
     int lwork = 64 * l;
     double *tau = xmalloc((size_t)l * sizeof *tau), *work = xmalloc((size_t)lwork * sizeof *work);
     prod_job job = {.A = Xf, .src = src, .mean = mean, .n = n, .d = d, .l = l,
@@ -443,13 +426,13 @@ static void randomized_solve(const float *Xf, const pca_src *src, const double *
 
     /* Q = orth(Y) by Householder (the one basis whose orthogonality the variances rely on),
      * then B^T = Xc^T Q (d x l) in double */
-    double *Q = big_alloc((size_t)(n * l) * sizeof *Q);
+    double *Q = xmalloc_huge((size_t)(n * l) * sizeof *Q);
     for (int64_t a = 0; a < n * l; a++) Q[a] = Yf[a];
     free(Yf);
     householder_q(Q, (int)n, l, tau, work, lwork);
-    double *partd = big_alloc((size_t)(nchunks * d * l) * sizeof *partd);
+    double *partd = xmalloc_huge((size_t)(nchunks * d * l) * sizeof *partd);
     job.Q = Q, job.partd = partd;
-    job.blocks = big_alloc((size_t)nthreads * B_BLOCK * (size_t)d * sizeof(double));
+    job.blocks = xmalloc_huge((size_t)nthreads * B_BLOCK * (size_t)d * sizeof(double));
     parallel_for(nchunks, nthreads, prod_btq, &job);
     free(job.blocks);
     free(Q);
@@ -464,7 +447,7 @@ static void randomized_solve(const float *Xf, const pca_src *src, const double *
 
     /* B^T = U S W^T: the columns of U are the right singular vectors of B */
     int di = (int)d, info, lw = -1;
-    double *S = xmalloc((size_t)l * sizeof *S), *U = big_alloc((size_t)(d * l) * sizeof *U);
+    double *S = xmalloc((size_t)l * sizeof *S), *U = xmalloc_huge((size_t)(d * l) * sizeof *U);
     double *VT = xmalloc((size_t)l * l * sizeof *VT), wq;
     int *iwork = xmalloc((size_t)8 * l * sizeof *iwork);
     dgesdd_("S", &di, &l, Bt, &di, S, U, &di, VT, &l, &wq, &lw, iwork, &info, 1);
@@ -702,7 +685,7 @@ static pca_model fit_source(const pca_src *s, const pca_params *p)
     double *sq = xmalloc((size_t)d * sizeof *sq), *sd = NULL;
     if (p->standardize) sd = xmalloc((size_t)d * sizeof *sd);
     float *Xf = NULL;                       /* the range finder's float rows */
-    if (method == PCA_RANDOMIZED) Xf = s->f ? s->f : big_alloc((size_t)(n * d) * sizeof *Xf);
+    if (method == PCA_RANDOMIZED) Xf = s->f ? s->f : xmalloc_huge((size_t)(n * d) * sizeof *Xf);
     stats_job st = {s, mod.mean, sq, sd, s->f ? NULL : Xf};
     parallel_for((d + STAT_COLS - 1) / STAT_COLS, 0, stats_block, &st);
     double total = 0.0;
@@ -715,7 +698,7 @@ static pca_model fit_source(const pca_src *s, const pca_params *p)
     int k = p->k;
     double *var = NULL, *comps = NULL;
     if (method == PCA_EXACT) {
-        double *Xc = big_alloc((size_t)(n * d) * sizeof *Xc);
+        double *Xc = xmalloc_huge((size_t)(n * d) * sizeof *Xc);
         copy_job cj = {s, mod.mean, sd, Xc};
         parallel_for(n, 0, copy_row, &cj);
         k = exact_solve(Xc, n, d, k, p->variance, total, &var, &comps);
@@ -799,7 +782,7 @@ static void fitted_block(void *ctx, int64_t b, int thread)
 static pca_model fit_transform_source(const pca_src *s, const pca_params *p, double **Y)
 {
     pca_model mod = fit_source(s, p);
-    *Y = big_alloc((size_t)(s->n * mod.k) * sizeof **Y);
+    *Y = xmalloc_huge((size_t)(s->n * mod.k) * sizeof **Y);
     int nthreads = fp_threads();
     fitted_job t = {&mod, s, *Y, project_width(), NULL};
     t.bufs = xmalloc((size_t)(nthreads * t.width * s->d) * sizeof *t.bufs);
@@ -834,7 +817,7 @@ static void pack_components(pca_model *m)
 {
     int64_t d = m->d, groups = (m->k + PACK - 1) / PACK;
     free(m->packed);
-    m->packed = big_alloc((size_t)(groups * d * PACK) * sizeof *m->packed);
+    m->packed = xmalloc_huge((size_t)(groups * d * PACK) * sizeof *m->packed);
     for (int64_t g = 0; g < groups; g++)
         for (int64_t j = 0; j < d; j++)
             for (int t = 0; t < PACK; t++) {
@@ -940,28 +923,30 @@ static void project_centred(const pca_model *m, const double *xc, int rows, doub
     }
 }
 
-void pca_transform_row(const pca_model *m, const double *x, double *out)
+/* A per-thread scratch row of d doubles, grown on demand (the row transforms are called
+ * once per streamed row, so no allocation per call). */
+static double *scratch_row(int64_t d)
 {
     static __thread double *xc;
     static __thread int64_t cap;
-    if (cap < m->d) {
+    if (cap < d) {
         free(xc);
-        xc = xmalloc((size_t)m->d * sizeof *xc);
-        cap = m->d;
+        xc = xmalloc((size_t)d * sizeof *xc);
+        cap = d;
     }
+    return xc;
+}
+
+void pca_transform_row(const pca_model *m, const double *x, double *out)
+{
+    double *xc = scratch_row(m->d);
     for (int64_t j = 0; j < m->d; j++) xc[j] = x[j] - m->mean[j];
     project_centred(m, xc, 1, out);
 }
 
 void pca_transform_row_f32(const pca_model *m, const float *x, double *out)
 {
-    static __thread double *xc;
-    static __thread int64_t cap;
-    if (cap < m->d) {
-        free(xc);
-        xc = xmalloc((size_t)m->d * sizeof *xc);
-        cap = m->d;
-    }
+    double *xc = scratch_row(m->d);
     for (int64_t j = 0; j < m->d; j++) xc[j] = (float)((double)x[j] - m->mean[j]);
     project_centred(m, xc, 1, out);
 }

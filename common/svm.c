@@ -12,28 +12,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 /* LAPACK's pivoted Cholesky factorisation of a positive semi-definite matrix, from
  * OpenBLAS. The trailing argument is the hidden length gfortran passes for CHARACTER UPLO. */
 extern void dpstrf_(const char *uplo, const int *n, double *a, const int *lda, int *piv,
                     int *rank, const double *tol, double *work, int *info, size_t uplo_len);
-
-/* Buffers of megabytes (Gram matrix, factors, LIBLINEAR's rows) on transparent huge pages
- * when the kernel offers them: on our virtual machines a first touch costs ~30 us per 4 KiB
- * page - a fresh 135 MB buffer took longer to fault in than the products computed into it -
- * and huge pages cut the faults 512-fold. Freed with free(). */
-static void *big_alloc(size_t bytes)
-{
-    const size_t huge = 2u << 20;
-    if (bytes < huge) return xmalloc(bytes ? bytes : 1);
-    void *p = NULL;
-    size_t len = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(&p, huge, len) != 0) die("out of memory (%zu bytes)", len);
-    madvise(p, len, MADV_HUGEPAGE);     /* advice only: failure just means small pages */
-    return p;
-}
 
 /* ------------------------------------------------------------------ standardisation */
 
@@ -169,7 +153,7 @@ static void view_dense(view *v, const float *z, const int *y, int64_t n, int64_t
     view_alloc(v, n, 0);
     v->dim = d;
     v->bias = bias;
-    v->mem = big_alloc(sizeof(struct feature_node) * (size_t)(n * (d + 2)));
+    v->mem = xmalloc_huge(sizeof(struct feature_node) * (size_t)(n * (d + 2)));
     double *row = xmalloc(sizeof(double) * (size_t)d);
     struct feature_node *f = v->mem;
     for (int64_t i = 0; i < n; i++) {
@@ -210,7 +194,7 @@ static void view_project(view *v, const double *K, int64_t n, const int *y, cons
 {
     view_alloc(v, m, h);
     v->bias = bias;
-    double *A = big_alloc(sizeof(double) * (size_t)(m * m)), dmax = 0;
+    double *A = xmalloc_huge(sizeof(double) * (size_t)(m * m)), dmax = 0;
     for (int64_t a = 0; a < m; a++) {
         for (int64_t b = 0; b < m; b++) A[b * m + a] = K[T[a] * n + T[b]];
         if (A[a * m + a] > dmax) dmax = A[a * m + a];
@@ -228,7 +212,7 @@ static void view_project(view *v, const double *K, int64_t n, const int *y, cons
     /* Column-major L: L(k, j) = A[j * m + k]. Training nodes, then held-out nodes. */
     size_t need = (size_t)(h * (r + 2));
     for (int64_t k = 0; k < m; k++) need += (size_t)((k < r ? k + 1 : r) + 2);
-    struct feature_node *f = v->mem = big_alloc(sizeof(struct feature_node) * need);
+    struct feature_node *f = v->mem = xmalloc_huge(sizeof(struct feature_node) * need);
     for (int64_t k = 0; k < m; k++) {
         int64_t i = piv[k] - 1;
         v->train[i] = f;
@@ -236,7 +220,7 @@ static void view_project(view *v, const double *K, int64_t n, const int *y, cons
         f = put_row(f, A + k, m, k < r ? k + 1 : r, r, bias);
     }
     if (h > 0) {
-        double *B = big_alloc(sizeof(double) * (size_t)(r * h));   /* column j = row H[j] */
+        double *B = xmalloc_huge(sizeof(double) * (size_t)(r * h));   /* column j = row H[j] */
         for (int64_t j = 0; j < h; j++)
             for (int64_t k = 0; k < r; k++) B[j * r + k] = K[T[piv[k] - 1] * n + H[j]];
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, (int)r,
@@ -295,9 +279,9 @@ static void gram_block(void *vctx, int64_t b, int thread)
  * fixed blocks in a fixed order give the same bits on any number of threads. */
 static double *gram(const float *z, int64_t n, int64_t d, int threads)
 {
-    gram_ctx c = {z, NULL, big_alloc(sizeof(double) * (size_t)(n * n)), n, d, 0, 0, 64};
+    gram_ctx c = {z, NULL, xmalloc_huge(sizeof(double) * (size_t)(n * n)), n, d, 0, 0, 64};
     int64_t bw = 512, nb = (n + c.block - 1) / c.block;
-    c.buf = big_alloc(sizeof(double) * (size_t)(n * (d < bw ? d : bw)));
+    c.buf = xmalloc_huge(sizeof(double) * (size_t)(n * (d < bw ? d : bw)));
     openblas_set_num_threads(1);
     for (c.j0 = 0; c.j0 < d; c.j0 += bw) {
         c.w = d - c.j0 < bw ? d - c.j0 : bw;

@@ -15,6 +15,7 @@
 
 /* Function-like, so `(free)(p)` still reaches the real function where that is meant. */
 #define xmalloc(n) fz_xmalloc(n)
+#define xmalloc_huge(n) fz_xmalloc(n)   /* huge pages do not matter to a harness */
 #define xcalloc(n, size) fz_xcalloc(n, size)
 #define xrealloc(p, n) fz_xrealloc(p, n)
 #define xstrdup(s) fz_xstrdup(s)
