@@ -69,7 +69,7 @@ accuracy() {
     cmp a.csv b.csv
     train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o c.weights --epochs 2 --patience 0 \
         --seed 8 "$D/img.npy" > c.csv
-    ! cmp -s a.weights c.weights
+    ! cmp -s a.weights c.weights || false
 }
 
 @test "train-cnn: the direct convolutions and the image-by-image trunk train like im2col + GEMM" {

@@ -124,7 +124,7 @@ lowrank() { "$TOOLS/gen-blobs" --lowrank 5 --rows 400 --dims 50 --decay 0.5 --no
     FP_THREADS=2 OPENBLAS_NUM_THREADS=2 tsne --iter 300 x.npy > b.npy
     cmp a.npy b.npy
     tsne --iter 300 --init random --seed 2 x.npy > c.npy
-    ! cmp -s a.npy c.npy
+    ! cmp -s a.npy c.npy || false
 }
 
 @test "tsne: KL every 50 iterations and the final KL on stderr" {
