@@ -33,31 +33,31 @@ static void print_none(const char *s) { (void)s; }
 
 /* LIBLINEAR wants each row as (index, value) nodes ending with index -1; with a bias the
  * constant feature is the last node (index dim + 1). Rows are standardised on the way. */
-static struct feature_node *dense_nodes(const float *x, const double *mean, const double *sd)
+static struct feature_node *dense_nodes(const float *x, int dim, const double *mean, const double *sd)
 {
-    struct feature_node *nd = xmalloc(sizeof *nd * (RESCUE_DIM + 2));
-    for (int j = 0; j < RESCUE_DIM; j++) {
+    struct feature_node *nd = xmalloc(sizeof *nd * ((size_t)dim + 2));
+    for (int j = 0; j < dim; j++) {
         nd[j].index = j + 1;
         nd[j].value = (x[j] - mean[j]) / sd[j];
     }
-    nd[RESCUE_DIM] = (struct feature_node){RESCUE_DIM + 1, 1.0};
-    nd[RESCUE_DIM + 1] = (struct feature_node){-1, 0.0};
+    nd[dim] = (struct feature_node){dim + 1, 1.0};
+    nd[dim + 1] = (struct feature_node){-1, 0.0};
     return nd;
 }
 
 /* Column mean and standard deviation over every row (constant columns get sd 1). */
-static void column_stats(const float *x, int64_t n, double *mean, double *sd)
+static void column_stats(const float *x, int64_t n, int dim, double *mean, double *sd)
 {
-    for (int j = 0; j < RESCUE_DIM; j++) mean[j] = sd[j] = 0;
+    for (int j = 0; j < dim; j++) mean[j] = sd[j] = 0;
     for (int64_t i = 0; i < n; i++)
-        for (int j = 0; j < RESCUE_DIM; j++) mean[j] += x[i * RESCUE_DIM + j];
-    for (int j = 0; j < RESCUE_DIM; j++) mean[j] /= (double)n;
+        for (int j = 0; j < dim; j++) mean[j] += x[i * dim + j];
+    for (int j = 0; j < dim; j++) mean[j] /= (double)n;
     for (int64_t i = 0; i < n; i++)
-        for (int j = 0; j < RESCUE_DIM; j++) {
-            double d = x[i * RESCUE_DIM + j] - mean[j];
+        for (int j = 0; j < dim; j++) {
+            double d = x[i * dim + j] - mean[j];
             sd[j] += d * d;
         }
-    for (int j = 0; j < RESCUE_DIM; j++) {
+    for (int j = 0; j < dim; j++) {
         sd[j] = sqrt(sd[j] / (double)n);
         if (sd[j] < 1e-12) sd[j] = 1;
     }
@@ -154,48 +154,111 @@ static int64_t choose_rows(const float *x, const int *removed, int64_t n, const 
     return m;
 }
 
-void rescue_scores(const float *x, int64_t n, const int *removed, const rescue_params *p, double *score)
+/* Trains fold f's model: every chosen row outside fold f, "kept" = +1, classes weighted
+ * n / (2 n_c) so the small removed side counts as much as the faces. The returned model's
+ * decision is signed so that > 0 means "kept" (*sign). */
+static struct model *train_fold(struct feature_node **nodes, const int64_t *rows, const int *fold,
+                                int64_t m, const int *removed, int dim, int f, const rescue_params *p,
+                                double *sign)
 {
-    double *mean = xmalloc(sizeof *mean * RESCUE_DIM), *sd = xmalloc(sizeof *sd * RESCUE_DIM);
-    column_stats(x, n, mean, sd);
-    int64_t *rows = xmalloc(sizeof *rows * (size_t)n);
-    int *fold = xmalloc(sizeof *fold * (size_t)n);
-    int64_t m = choose_rows(x, removed, n, p, rows, fold);
-    struct feature_node **nodes = xmalloc(sizeof *nodes * (size_t)m);
-    for (int64_t t = 0; t < m; t++) nodes[t] = dense_nodes(x + rows[t] * RESCUE_DIM, mean, sd);
-
     struct feature_node **tx = xmalloc(sizeof *tx * (size_t)m);
     double *ty = xmalloc(sizeof *ty * (size_t)m);
+    int64_t l = 0, nrem = 0;
+    for (int64_t t = 0; t < m; t++) {
+        if (fold[t] == f) continue;
+        tx[l] = nodes[t];
+        ty[l] = removed[rows[t]] ? -1 : +1;
+        nrem += removed[rows[t]] != 0;
+        l++;
+    }
+    if (nrem == 0 || nrem == l) die("rescue: fold %d has only one class (too few removed images for %d folds)", f + 1, p->folds);
+    int labels[2] = {+1, -1};
+    double weights[2] = {(double)l / (2.0 * (double)(l - nrem)), (double)l / (2.0 * (double)nrem)};
+    struct problem prob = {.l = (int)l, .n = dim + 1, .y = ty, .x = tx, .bias = 1.0};
+    struct parameter param = {.solver_type = L2R_L2LOSS_SVC_DUAL, .eps = 0.1, .C = p->C,
+                              .nr_weight = 2, .weight_label = labels, .weight = weights};
+    const char *bad = check_parameter(&prob, &param);
+    if (bad) die("rescue: LIBLINEAR: %s", bad);
     set_print_string_function(print_none);
+    srand((unsigned)(p->seed * 31 + (uint64_t)f));   /* the dual solver's coordinate order */
+    struct model *mdl = train(&prob, &param);
+    *sign = get_nr_class(mdl) == 2 && mdl->label[0] == +1 ? 1.0 : -1.0;
+    free(tx);
+    free(ty);
+    return mdl;
+}
+
+void heldout_scores(const float *thumbs, const float *x, int64_t n, int dim, const int *removed,
+                    const rescue_params *p, int score_all, double *score)
+{
+    double *mean = xmalloc(sizeof *mean * (size_t)dim), *sd = xmalloc(sizeof *sd * (size_t)dim);
+    column_stats(x, n, dim, mean, sd);
+    int64_t *rows = xmalloc(sizeof *rows * (size_t)n);
+    int *fold = xmalloc(sizeof *fold * (size_t)n);
+    int64_t m = choose_rows(thumbs, removed, n, p, rows, fold);
+    struct feature_node **nodes = xmalloc(sizeof *nodes * (size_t)m);
+    for (int64_t t = 0; t < m; t++) nodes[t] = dense_nodes(x + rows[t] * dim, dim, mean, sd);
+    /* rows left out of the sample were trained on by no model: fold i % folds judges row i */
+    int *sampled = xcalloc((size_t)n, sizeof *sampled);
+    for (int64_t t = 0; t < m; t++) sampled[rows[t]] = 1;
+
     for (int f = 0; f < p->folds; f++) {
-        int64_t l = 0, nrem = 0;
+        double sign, dec;
+        struct model *mdl = train_fold(nodes, rows, fold, m, removed, dim, f, p, &sign);
         for (int64_t t = 0; t < m; t++) {
-            if (fold[t] == f) continue;
-            tx[l] = nodes[t];
-            ty[l] = removed[rows[t]] ? -1 : +1;
-            nrem += removed[rows[t]] != 0;
-            l++;
-        }
-        if (nrem == 0 || nrem == l) die("rescue: fold %d has only one class (too few removed images for %d folds)", f + 1, p->folds);
-        int labels[2] = {+1, -1};
-        double weights[2] = {(double)l / (2.0 * (double)(l - nrem)), (double)l / (2.0 * (double)nrem)};
-        struct problem prob = {.l = (int)l, .n = RESCUE_DIM + 1, .y = ty, .x = tx, .bias = 1.0};
-        struct parameter param = {.solver_type = L2R_L2LOSS_SVC_DUAL, .eps = 0.1, .C = p->C,
-                                  .nr_weight = 2, .weight_label = labels, .weight = weights};
-        const char *bad = check_parameter(&prob, &param);
-        if (bad) die("rescue: LIBLINEAR: %s", bad);
-        srand((unsigned)(p->seed * 31 + (uint64_t)f));   /* the dual solver's coordinate order */
-        struct model *mdl = train(&prob, &param);
-        /* decision value of the model's first label; make it "> 0 means kept" */
-        double sign = get_nr_class(mdl) == 2 && mdl->label[0] == +1 ? 1.0 : -1.0;
-        for (int64_t t = 0; t < m; t++) {
-            if (fold[t] != f || !removed[rows[t]]) continue;
-            double dec;
+            if (fold[t] != f || (!score_all && !removed[rows[t]])) continue;
             predict_values(mdl, nodes[t], &dec);
             score[rows[t]] = sign * dec;
+        }
+        for (int64_t i = f; score_all && i < n; i += p->folds) {
+            if (sampled[i]) continue;
+            struct feature_node *nd = dense_nodes(x + i * dim, dim, mean, sd);
+            predict_values(mdl, nd, &dec);
+            score[i] = sign * dec;
+            free(nd);
         }
         free_and_destroy_model(&mdl);
     }
     for (int64_t t = 0; t < m; t++) free(nodes[t]);
-    free(nodes); free(tx); free(ty); free(rows); free(fold); free(mean); free(sd);
+    free(nodes); free(rows); free(fold); free(sampled); free(mean); free(sd);
+}
+
+void rescue_scores(const float *x, int64_t n, const int *removed, const rescue_params *p, double *score)
+{
+    heldout_scores(x, x, n, RESCUE_DIM, removed, p, 0, score);
+}
+
+/* Otsu's threshold: the cut of the sorted values that maximises the between-class variance
+ * w0 w1 (m0 - m1)^2, placed half-way between the two values it separates. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+split1d otsu_split(const double *v, int64_t n)
+{
+    split1d s = {0, 0, 0, 0};
+    if (n < 2) return s;
+    double *u = xmalloc(sizeof *u * (size_t)n);
+    memcpy(u, v, sizeof *u * (size_t)n);
+    qsort(u, (size_t)n, sizeof *u, cmp_double);
+    double total = 0, total2 = 0;
+    for (int64_t i = 0; i < n; i++) total += u[i], total2 += u[i] * u[i];
+    double mean = total / (double)n, best = -1, below = 0;
+    s.sd = sqrt(fmax(total2 / (double)n - mean * mean, 0));
+    for (int64_t i = 1; i < n; i++) {
+        below += u[i - 1];
+        if (u[i] == u[i - 1]) continue;               /* a cut must fall between two values */
+        double w0 = (double)i / (double)n, m0 = below / (double)i, m1 = (total - below) / (double)(n - i);
+        double between = w0 * (1 - w0) * (m0 - m1) * (m0 - m1);
+        if (between > best) {
+            best = between;
+            s.threshold = 0.5 * (u[i - 1] + u[i]);
+            s.gap = u[i] - u[i - 1];
+            s.below = i;
+        }
+    }
+    free(u);
+    return s;
 }

@@ -33,4 +33,22 @@ void rescue_thumbnail(const uint8_t *rgb, int h, int w, float *out);
 void rescue_scores(const float *x, int64_t n, const int *removed, const rescue_params *p,
                    double *score);
 
+/* The same held-out decisions on any features: x is n x dim (standardised inside); thumbs
+ * (n x RESCUE_DIM) only decide which removed images are copies of one another (dealt to
+ * different folds). score_all = 0: only removed rows are scored; 1: every row (rows outside
+ * the kept sample are judged by the model of fold i % folds, which never saw them). */
+void heldout_scores(const float *thumbs, const float *x, int64_t n, int dim, const int *removed,
+                    const rescue_params *p, int score_all, double *score);
+
+/* Otsu's two-class split of n values: the threshold maximising the between-class variance,
+ * half-way between the two neighbouring values it separates; gap = their distance; below =
+ * how many values lie under it; sd = the standard deviation of all the values. A split is
+ * clean when its gap is a large part of sd: the values form two groups with nothing between. */
+typedef struct {
+    double threshold, gap, sd;
+    int64_t below;
+} split1d;
+
+split1d otsu_split(const double *v, int64_t n);
+
 #endif

@@ -86,9 +86,9 @@ $(FILTER_DIR)/clusters-k%.npy: $(FILTER_DIR)/tsne.npy bin/kmeans
 # find-noise writes filtered.csv, noise.csv and clusters.csv (each atomically, but one after
 # the other, target first): it writes them into a staging directory, and they are moved out
 # with the target last - see `publish`.
-$(FILTERED): $(CLUSTERS) $(FILTER_DIR)/images.npy $(DATA)/attribute_list.csv bin/find-noise
+$(FILTERED): $(CLUSTERS) $(FILTER_DIR)/images.npy $(FILTER_DIR)/features.npy $(DATA)/attribute_list.csv bin/find-noise
 	@mkdir -p $(@D)/find-noise.tmp.$$PPID
-	bin/find-noise --images $(FILTER_DIR)/images.npy --clusters $< --labels $(DATA)/attribute_list.csv $(if $(NOISE_REF),--ref $(NOISE_REF)) -o $(@D)/find-noise.tmp.$$PPID \
+	bin/find-noise --images $(FILTER_DIR)/images.npy --features $(FILTER_DIR)/features.npy --clusters $< --labels $(DATA)/attribute_list.csv $(if $(NOISE_REF),--ref $(NOISE_REF)) -o $(@D)/find-noise.tmp.$$PPID \
 	  2> $(@D)/find-noise.tmp.$$PPID/find-noise.log || { cat $(@D)/find-noise.tmp.$$PPID/find-noise.log >&2; rm -rf $(@D)/find-noise.tmp.$$PPID; exit 1; }
 	@$(call publish,$(@D)/find-noise.tmp.$$PPID,$@)
 

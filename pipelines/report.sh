@@ -154,9 +154,9 @@ filter_section() {
     echo "### Clusters"
     echo
     if [ -f "$clusters_csv" ]; then
-        echo "| cluster | images | face score | decision |"
-        echo "|---:|---:|---:|---|"
-        awk -F, 'NR > 1 { printf "| %s | %s | %s | %s |\n", $1, $2, $3, ($4 == 1 ? "**removed**" : "kept") }' "$clusters_csv"
+        echo "| cluster | images | face score | decision | kept by a per-image look | removed by the third look |"
+        echo "|---:|---:|---:|---|---:|---:|"
+        awk -F, 'NR > 1 { printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, ($4 == 1 ? "**removed**" : "kept"), ($5 == "" ? 0 : $5), ($6 == "" ? 0 : $6) }' "$clusters_csv"
         echo
     else
         printf 'Not available: no `clusters.csv`.\n\n'
@@ -191,7 +191,7 @@ filter_section() {
     echo
     if [ -f "$clusters_csv" ]; then
         local c size score noise
-        while IFS=, read -r c size score noise; do
+        while IFS=, read -r c size score noise _; do
             echo "#### Cluster $c"
             echo
             figure "$fo/sheet-cluster-$c.png" \

@@ -34,13 +34,16 @@ static void usage(void)
     printf("Usage: find-noise --images IMAGES --clusters CLUSTERS --labels CSV -o DIR [OPTIONS]\n"
            "Pick the noise cluster(s) and write DIR/filtered.csv (the label rows of the kept\n"
            "images), DIR/noise.csv (file_name,cluster of the removed ones) and\n"
-           "DIR/clusters.csv (cluster,size,face_score,noise,rescued).\n\n"
+           "DIR/clusters.csv (cluster,size,face_score,noise,rescued,flagged).\n\n"
            "  --images FILE     image stream from decode (the pixels the score is taken from)\n"
            "  --clusters FILE   kmeans output: the same ids with one i32 cluster column\n"
            "  --labels CSV      the dataset's attribute_list.csv\n"
            "  --ref ID          the cluster holding image ID is the noise (instead of the\n"
            "                    face-score criterion)\n"
-           "  --no-rescue       remove whole clusters: no per-image second look\n"
+           "  --features FILE   the features the clusters were computed from (extract-features\n"
+           "                    output, same ids): enables the third look, which can also\n"
+           "                    remove images of kept clusters\n"
+           "  --no-rescue       remove whole clusters: no per-image second or third look\n"
            "  --seed S          folds and sample of the second look (default 1)\n"
            "  -o, --output DIR  where to write (files are replaced atomically)\n"
            "  -h, --help        show this help\n");
@@ -51,7 +54,8 @@ typedef struct {
     double *scores;       /* per member, for the median */
     double face_score;
     int noise;
-    int64_t rescued;      /* images of a noise cluster kept by the second look */
+    int64_t rescued;      /* images of a noise cluster kept by the second or third look */
+    int64_t flagged;      /* images of a kept cluster removed by the third look */
 } cluster;
 
 static int cmp_double(const void *a, const void *b)
@@ -116,10 +120,10 @@ static void write_outputs(const char *dir, const labels *lab, const idmap *rows,
     out_commit(&nz);
     snprintf(path, sizeof path, "%s/clusters.csv", dir);
     outfile c = out_open(path);
-    fprintf(c.fp, "cluster,size,face_score,noise,rescued\n");
+    fprintf(c.fp, "cluster,size,face_score,noise,rescued,flagged\n");
     for (int j = 0; j < k; j++)
-        fprintf(c.fp, "%d,%lld,%.4f,%d,%lld\n", j, (long long)cs[j].size, cs[j].face_score,
-                cs[j].noise, (long long)cs[j].rescued);
+        fprintf(c.fp, "%d,%lld,%.4f,%d,%lld,%lld\n", j, (long long)cs[j].size, cs[j].face_score,
+                cs[j].noise, (long long)cs[j].rescued, (long long)cs[j].flagged);
     out_commit(&c);
     out_commit(&f);                 /* filtered.csv, the file make waits for, last */
 }
@@ -184,6 +188,82 @@ static void second_look(const rescue_params *rp, const float *thumbs, const int6
     free(removed);
 }
 
+/* The feature rows in stream order (row_of: stream position -> cluster row), as f32. */
+static float *read_features(const char *path, const idmap *rows, const int64_t *row_of, int64_t n, int *dim)
+{
+    mat_reader *r = mat_open(path);
+    const mat_header *h = mat_hdr(r);
+    if (h->type != MAT_F32) die("%s: expected f32 features (extract-features output)", path);
+    if (h->rows != n) die("%s has %lld rows but the clusters have %lld", path, (long long)h->rows, (long long)n);
+    int64_t cols = mat_cols(h);
+    if (cols < 1 || cols > 1 << 20) die("%s: %lld feature columns; expected 1 to %d", path, (long long)cols, 1 << 20);
+    *dim = (int)cols;
+    int64_t *pos = xmalloc(sizeof *pos * (size_t)n);           /* cluster row -> stream position */
+    for (int64_t i = 0; i < n; i++) pos[row_of[i]] = i;
+    float *x = xmalloc(sizeof *x * (size_t)cols * (size_t)n);
+    char *seen = xcalloc((size_t)n, 1);
+    char id[MAT_MAX_ID + 1];
+    float *row = xmalloc(sizeof *row * (size_t)cols);
+    for (int64_t t = 0; mat_read_row(r, id, row); t++) {
+        int64_t cr = idmap_get(rows, id);
+        if (cr < 0) die("%s: row %lld: image '%s' has no cluster", path, (long long)t + 1, id);
+        if (seen[cr]++) die("%s: row %lld: duplicate id '%s'", path, (long long)t + 1, id);
+        memcpy(x + pos[cr] * cols, row, sizeof *row * (size_t)cols);
+    }
+    mat_close(r);
+    free(row); free(seen); free(pos);
+    return x;
+}
+
+/* The third look (docs/find-noise.md): a held-out linear SVM on the clustering's own features,
+ * trained on the decisions so far, scores EVERY image; when those scores fall into two clean
+ * groups (Otsu's split with a gap of at least CLEAN_GAP_SD standard deviations, and at most
+ * MAX_CHANGE_FRACTION of the removed count changing side) each image goes with its group -
+ * a face of a removed cluster is kept, a noise image of a kept cluster is removed. Otherwise
+ * the decisions stand. feats is in stream order, dim columns. */
+#define THIRD_LOOK_C 0.001
+#define CLEAN_GAP_SD 0.5
+#define MAX_CHANGE_FRACTION 0.5
+
+static void third_look(const rescue_params *rp0, const float *thumbs, const float *feats, int dim,
+                       const int64_t *row_of, int64_t n, const int *cl, int *drop, cluster *cs,
+                       char **ids)
+{
+    rescue_params rp = *rp0;
+    rp.C = THIRD_LOOK_C;
+    int *removed = xmalloc(sizeof(int) * (size_t)n);
+    int64_t nrem = 0;
+    for (int64_t i = 0; i < n; i++) nrem += removed[i] = drop[row_of[i]];
+    if (nrem < 2 * rp.folds || n - nrem < 2 * rp.folds) {
+        fprintf(stderr, "find-noise: third look skipped: %lld removed and %lld kept images are too few for %d folds\n",
+                (long long)nrem, (long long)(n - nrem), rp.folds);
+        free(removed);
+        return;
+    }
+    double *score = xmalloc(sizeof(double) * (size_t)n);
+    heldout_scores(thumbs, feats, n, dim, removed, &rp, 1, score);
+    split1d s = otsu_split(score, n);
+    int64_t change = 0;
+    for (int64_t i = 0; i < n; i++) change += removed[i] != (score[i] < s.threshold);
+    int clean = s.gap >= CLEAN_GAP_SD * s.sd && (double)change <= MAX_CHANGE_FRACTION * (double)nrem;
+    fprintf(stderr, "find-noise: third look (linear SVM on the %d clustering features, every image held out, C %g): "
+                    "split at %+.3f, gap %.3f = %.2f sd, %lld below, %lld would change side -> %s\n",
+            dim, rp.C, s.threshold, s.gap, s.sd > 0 ? s.gap / s.sd : 0.0, (long long)s.below,
+            (long long)change, clean ? "applied" : "not clean, decisions stand");
+    for (int64_t i = 0; clean && i < n; i++) {
+        int now = score[i] < s.threshold;
+        if (now == removed[i]) continue;
+        int64_t r = row_of[i];
+        drop[r] = now;
+        if (cs[cl[r]].noise) cs[cl[r]].rescued += now ? -1 : 1;
+        else cs[cl[r]].flagged += now ? 1 : -1;
+        fprintf(stderr, "find-noise: image %s (cluster %d) %s by the third look: held-out decision %+.3f\n",
+                ids[i], cl[r], now ? "removed" : "kept", score[i]);
+    }
+    free(score);
+    free(removed);
+}
+
 int main(int argc, char **argv)
 {
     err_init(argv[0]);
@@ -192,8 +272,10 @@ int main(int argc, char **argv)
         {"labels", required_argument, 0, 'L'}, {"ref", required_argument, 0, 'R'},
         {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
         {"no-rescue", no_argument, 0, 'N'}, {"seed", required_argument, 0, 'S'},
+        {"features", required_argument, 0, 'F'},
         {0, 0, 0, 0}};
     const char *images = NULL, *clusters = NULL, *labels_path = NULL, *ref = NULL, *dir = NULL;
+    const char *features = NULL;
     int c, rescue = 1;
     rescue_params rp = rescue_defaults();
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -204,6 +286,7 @@ int main(int argc, char **argv)
         case 'R': ref = optarg; break;
         case 'o': dir = optarg; break;
         case 'N': rescue = 0; break;
+        case 'F': features = optarg; break;
         case 'S': rp.seed = parse_seed(optarg); break;
         case 'h': usage(); return 0;
         default: die_usage("unknown option");
@@ -271,6 +354,12 @@ int main(int argc, char **argv)
     int *drop = xmalloc(sizeof(int) * (size_t)n);
     for (int64_t r = 0; r < n; r++) drop[r] = cs[cl[r]].noise;
     if (rescue && nnoise > 0) second_look(&rp, thumbs, row_of, n, cl, drop, cs, ids);
+    if (rescue && nnoise > 0 && features) {
+        int dim;
+        float *feats = read_features(features, &rows, row_of, n, &dim);
+        third_look(&rp, thumbs, feats, dim, row_of, n, cl, drop, cs, ids);
+        free(feats);
+    }
 
     labels lab = labels_read(labels_path);
     write_outputs(dir, &lab, &rows, cl, drop, cs, k);

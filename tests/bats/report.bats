@@ -37,6 +37,9 @@ setup() {
     # one contact sheet per cluster
     k=$(tail -n +2 "$FO/clusters.csv" | wc -l)
     [ "$(grep -c '^#### Cluster ' "$MD")" -eq "$k" ]
+    # each sheet's caption says whether its cluster was removed (clusters.csv column 4)
+    [ "$(grep -c '^!\[cluster [0-9]*: .*, removed\](' "$MD")" -eq "$(awk -F, 'NR > 1 && $4 == 1' "$FO/clusters.csv" | wc -l)" ]
+    [ "$(grep -c '^!\[cluster [0-9]*: .*, removed\](' "$MD")" -ge 1 ]
     [ "$(grep -c '^!\[cluster .*](../sheet-cluster-[0-9]*.png)$' "$MD")" -eq "$k" ]
 }
 
@@ -46,7 +49,7 @@ setup() {
     grep -qF '**precision 1.0000** (27 of the 27 removed images are noise), **recall 1.0000** (27 of the 27 noise images removed).' "$MD"
     grep -qxF -- '- faces removed: none' "$MD"
     # the clusters table is clusters.csv
-    diff <(awk -F, 'NR > 1 { print "| " $1 " | " $2 " | " $3 " | " ($4 == 1 ? "**removed**" : "kept") " |" }' "$FO/clusters.csv") \
+    diff <(awk -F, 'NR > 1 { print "| " $1 " | " $2 " | " $3 " | " ($4 == 1 ? "**removed**" : "kept") " | " $5 " | " $6 " |" }' "$FO/clusters.csv") \
          <(sed -n '/^| cluster | images/,/^$/p' "$MD" | sed '1,2d;$d')
     grep -qxF '![the 27 images removed as noise](../sheet-removed.png)' "$MD"
 }
