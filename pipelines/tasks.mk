@@ -37,7 +37,8 @@ endif
 endif
 SELECTED := $(if $(task),$(task),$(TASKS))
 
-.PHONY: svm transfer cnn tasks summary
+.PHONY: svm transfer cnn tasks summary FORCE
+FORCE:
 svm:      $(foreach f,run.csv curves.png,$(SELECTED:%=$(TASKS_ROOT)/%/svm/$(f)))
 transfer: $(foreach f,run.csv curves.png,$(SELECTED:%=$(TASKS_ROOT)/%/transfer/$(f)))
 cnn:      $(SELECTED:%=$(TASKS_ROOT)/%/cnn/run.csv)
@@ -79,12 +80,21 @@ $(TASKS_ROOT)/%/svm/model.txt $(TASKS_ROOT)/%/svm/train.time: $(FILTER_DIR)/raw$
 	@echo "$*/svm: $$(grep -o 'training time.*' $(@D)/train.log)"
 
 # ---- transfer: features -> SVM ----
-# Features, in order of preference: a user's backbone (BACKBONE=cfg WEIGHTS=file); else the
-# penultimate (512-unit) layer of the CNN that `make task=T cnn` trained on the same training
-# rows, when it exists; else the hand-crafted features. features.txt records which.
-CNN_CODE_LAYER ?= -3
-transfer_features = $(if $(BACKBONE),$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy,$(if $(wildcard $(TASKS_ROOT)/$(1)/cnn/model.weights),$(TASKS_ROOT)/$(1)/cnn/codes.npy,$(FILTER_DIR)/features.npy))
-transfer_kind = $(if $(BACKBONE),CNN codes of $(BACKBONE) + $(WEIGHTS),$(if $(wildcard $(TASKS_ROOT)/$(1)/cnn/model.weights),CNN codes (layer $(CNN_CODE_LAYER)) of the custom CNN trained on this task's training rows,hand-crafted features (no CNN trained for this task yet and no BACKBONE given)))
+# Features: a user's backbone (BACKBONE=cfg WEIGHTS=file) when given; else TRANSFER_FEATURES:
+#   cnn   the penultimate (512-unit) layer of the CNN trained on the same training rows
+#         (`make task=T transfer` then trains that CNN first);
+#   hand  the hand-crafted features of the filter;
+#   auto  (default) the CNN's codes when the task's CNN exists when make starts, else the
+#         hand-crafted features - the fast default job needs no CNN.
+# features.txt records which, and is rewritten only when that changes, so switching retrains.
+CNN_CODE_LAYER    ?= -3
+TRANSFER_FEATURES ?= auto
+ifeq ($(filter $(TRANSFER_FEATURES),auto cnn hand),)
+$(error unknown TRANSFER_FEATURES '$(TRANSFER_FEATURES)'; valid: auto cnn hand)
+endif
+transfer_source = $(if $(BACKBONE),backbone,$(if $(filter auto,$(TRANSFER_FEATURES)),$(if $(wildcard $(TASKS_ROOT)/$(1)/cnn/model.weights),cnn,hand),$(TRANSFER_FEATURES)))
+transfer_features = $(if $(filter backbone,$(call transfer_source,$(1))),$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy,$(if $(filter cnn,$(call transfer_source,$(1))),$(TASKS_ROOT)/$(1)/cnn/codes.npy,$(FILTER_DIR)/features.npy))
+transfer_kind = $(if $(filter backbone,$(call transfer_source,$(1))),CNN codes of $(BACKBONE) + $(WEIGHTS),$(if $(filter cnn,$(call transfer_source,$(1))),CNN codes (layer $(CNN_CODE_LAYER)) of the custom CNN trained on this task's training rows,hand-crafted features ($(if $(filter hand,$(TRANSFER_FEATURES)),TRANSFER_FEATURES=hand,no CNN trained for this task yet and no BACKBONE given))))
 
 $(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy: $(FILTER_DIR)/images.npy $(BACKBONE) $(WEIGHTS) bin/extract-features
 	bin/extract-features --cfg $(BACKBONE) $(if $(WEIGHTS),--weights $(WEIGHTS)) $< -o $@
@@ -93,9 +103,12 @@ $(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(CNN_IMAGES) b
 	bin/extract-features --cfg $<.cfg --weights $< --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
 
 .SECONDEXPANSION:
-$(TASKS_ROOT)/%/transfer/model.txt $(TASKS_ROOT)/%/transfer/train.time: $$(call transfer_features,$$*) $(TASKS_ROOT)/%/split/.done bin/train-svm
+$(TASKS_ROOT)/%/transfer/features.txt: FORCE
 	@mkdir -p $(@D)
-	@echo "$(call transfer_kind,$*)" > $(@D)/features.txt
+	@echo "$(call transfer_kind,$*)" | cmp -s - $@ || { echo "$(call transfer_kind,$*)" > $@.tmp && mv $@.tmp $@; }
+
+$(TASKS_ROOT)/%/transfer/model.txt $(TASKS_ROOT)/%/transfer/train.time: $$(call transfer_features,$$*) $(TASKS_ROOT)/%/transfer/features.txt $(TASKS_ROOT)/%/split/.done bin/train-svm
+	@mkdir -p $(@D)
 	@$(call timed,$(@D)/train.time,bin/train-svm $(call svm_train_args,$*) \
 	  --search-log $(@D)/search.csv --save $(@D)/model.txt $<,$(@D)/train.log)
 	@echo "$*/transfer: $$(grep -o 'training time.*' $(@D)/train.log)"

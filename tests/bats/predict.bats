@@ -162,3 +162,28 @@ same_as_pipeline() {
     [ "$status" -eq 2 ]
     [[ "$output" == *"no trained model for task young under"* ]]
 }
+
+@test "TRANSFER_FEATURES: cnn trains the task's CNN first, hand switches back and retrains, a bad value is refused" {
+    # on a copy (mtimes kept) so the other tests keep their state
+    cp -a "$FR" fr2
+    A="DATA=$DS FILTER_ROOT=$PWD/fr2 SIZE=32 SVM_ITER=2 CNN_EPOCHS=2"
+    T2="$PWD/fr2/$(basename "$(ls -d "$FR"/*)")/size32-seed1/kauto/tasks"
+    grep -q "^hand-crafted features (no CNN trained" "$T2/hair_color/transfer/features.txt"
+    [ ! -e "$T2/hair_color/cnn/model.weights" ]
+    make -s -C "$ROOT" task=hair_color transfer TRANSFER_FEATURES=cnn $A > cnn.log 2>&1 || { cat cnn.log; false; }
+    [ -f "$T2/hair_color/cnn/model.weights" ]
+    grep -qx "CNN codes (layer -3) of the custom CNN trained on this task's training rows" "$T2/hair_color/transfer/features.txt"
+    # the model was trained on the codes: 512 features, as the CNN's dense layer has
+    grep -qx "features 512" "$T2/hair_color/transfer/model.txt"
+    # back to the hand-crafted features: the transfer model is retrained on them
+    make -s -C "$ROOT" task=hair_color transfer TRANSFER_FEATURES=hand $A > hand.log 2>&1 || { cat hand.log; false; }
+    grep -qx "hand-crafted features (TRANSFER_FEATURES=hand)" "$T2/hair_color/transfer/features.txt"
+    grep -qx "features 824" "$T2/hair_color/transfer/model.txt"
+    # the same choice again: nothing to redo
+    run make -C "$ROOT" task=hair_color transfer TRANSFER_FEATURES=hand $A
+    [ "$status" -eq 0 ]
+    ! grep -q '^bin/\|training time' <<< "$output" || false
+    run make -s -C "$ROOT" task=hair_color transfer TRANSFER_FEATURES=pixels $A
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"unknown TRANSFER_FEATURES 'pixels'; valid: auto cnn hand"* ]]
+}
