@@ -158,12 +158,16 @@ $(TASKS_ROOT)/%/cnn/model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(C
 	@echo "$*/cnn: $$(grep -o 'best epoch.*' $(@D)/train.log | cut -d';' -f1)"
 
 # The training recipe writes train.time right after the weights. A CNN trained before
-# train.time existed gets its times from its train.log instead of hours of training again:
-# the wall clock train-cnn printed ("N s in all") and the CPU seconds of its epochs.
+# train.time existed, or killed between saving its weights and its last log line, gets its
+# times from its train.log instead of hours of training again: the wall clock train-cnn
+# printed ("N s in all") - or, when that line never came, the sum of its epochs' wall times
+# (a lower bound: setup and the final test pass are missing) - and the CPU seconds of its
+# epochs.
 $(TASKS_ROOT)/%/cnn/train.time: $(TASKS_ROOT)/%/cnn/model.weights
 	@[ -f $@ ] && [ $@ -nt $< ] || { awk '/ s in all/ { w = $$0; sub(/ s in all.*/, "", w); sub(/.* /, "", w) } \
-	  /^train-cnn: epoch .*cpu / { c = $$0; sub(/.*cpu /, "", c); cpu += c + 0 } \
-	  END { if (w == "") exit 1; printf "%s %.2f 0\n", w, cpu }' $(@D)/train.log > $@.tmp && mv $@.tmp $@; }
+	  /^train-cnn: epoch .*cpu / { c = $$0; sub(/.*cpu /, "", c); cpu += c + 0; e = $$0; sub(/.*, epoch /, "", e); ep += e + 0 } \
+	  END { if (w == "") w = ep; if (w + 0 <= 0) exit 1; printf "%s %.2f 0\n", w, cpu }' $(@D)/train.log > $@.tmp && mv $@.tmp $@ \
+	  || { rm -f $@.tmp; echo "$@: no times in $(@D)/train.log; remove $< to train again" >&2; exit 1; }; }
 
 $(TASKS_ROOT)/%/cnn/pred.csv $(TASKS_ROOT)/%/cnn/predict.time: $(TASKS_ROOT)/%/cnn/model.weights $(CNN_IMAGES)
 	@$(call timed,$(@D)/predict.time,bin/train-cnn --predict --load $< --cfg $<.cfg \

@@ -187,3 +187,28 @@ same_as_pipeline() {
     [ "$status" -eq 2 ]
     [[ "$output" == *"unknown TRANSFER_FEATURES 'pixels'; valid: auto cnn hand"* ]]
 }
+
+@test "cnn train.time: recovered from the epochs of train.log when training died after saving its weights" {
+    cp -a "$FR" fr3
+    A="DATA=$DS FILTER_ROOT=$PWD/fr3 SIZE=32 SVM_ITER=2 CNN_EPOCHS=2"
+    C="$PWD/fr3/$(basename "$(ls -d "$FR"/*)")/size32-seed1/kauto/tasks/smiling/cnn"
+    # as if killed right after the weights were saved: no final log lines, no train.time
+    grep '^train-cnn: epoch ' "$C/train.log" > log && mv log "$C/train.log"
+    rm "$C/train.time"
+    touch "$C/model.weights"
+    run make -C "$ROOT" task=smiling cnn $A
+    [ "$status" -eq 0 ]
+    ! grep -q '^bin/train-cnn\|env -u FP_QUIET' <<< "$output" || false    # not trained again
+    # wall = the sum of the epochs' times, CPU = the sum of their CPU seconds
+    want=$(awk '/^train-cnn: epoch .*cpu / { c = $0; sub(/.*cpu /, "", c); cpu += c; e = $0; sub(/.*, epoch /, "", e); ep += e } END { printf "%s %.2f 0", ep, cpu }' "$C/train.log")
+    [ "$(cat "$C/train.time")" = "$want" ]
+    grep -q "^train_wall_s,$(cut -d' ' -f1 "$C/train.time")" "$C/run.csv"
+    # a log without a single epoch cannot give times: a clear error, no train.time
+    : > "$C/train.log"
+    rm "$C/train.time"
+    touch "$C/model.weights"
+    run make -s -C "$ROOT" task=smiling cnn $A
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"no times in $C/train.log; remove $C/model.weights to train again"* ]]
+    [ ! -e "$C/train.time" ]
+}
