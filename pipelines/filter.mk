@@ -100,8 +100,8 @@ $(FILTER_OUT)/elbow.png: $(FILTER_DIR)/elbow.csv $(FILTERED)
 	  set grid; set key off; set arrow from $$k, graph 0 to $$k, graph 1 nohead dt 2 lc rgb 'red'; \
 	  plot '$<' skip 1 using 1:2 with linespoints pt 7 lc rgb '#1f77b4'" && mv $@.tmp.$$$$ $@
 
-# id,x,y,cluster,removed: "removed" per image from noise.csv (find-noise's second look may
-# keep some images of a noise cluster). pipefail: a failing bin/mat fails the rule.
+# id,x,y,cluster,removed: "removed" per image from noise.csv (find-noise's second and third
+# looks may keep some images of a noise cluster, or remove some of a kept one). pipefail: a failing bin/mat fails the rule.
 $(FILTER_OUT)/tsne.csv: $(FILTER_DIR)/tsne.npy $(CLUSTERS) $(FILTERED) bin/mat
 	@set -o pipefail; bin/mat to-csv $(FILTER_DIR)/tsne.npy > $@.xy.tmp.$$$$ && \
 	  bin/mat to-csv $(CLUSTERS) | cut -d, -f2 | paste -d, $@.xy.tmp.$$$$ - | \

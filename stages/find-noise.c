@@ -1,7 +1,7 @@
 /* find-noise - decide which clusters hold the noise (non-face) images and write the
  * filtered label table.
  *
- *   find-noise --images IMAGES --clusters CLUSTERS --labels CSV -o DIR [--ref ID]
+ *   find-noise --images IMAGES --clusters CLUSTERS --labels CSV -o DIR [--features F] [--ref ID]
  *
  * The criterion (docs/find-noise.md): a face image has skin tones in its face area (the
  * central ellipse); a sky, a field or a black frame does not. Each cluster gets a face
@@ -10,8 +10,9 @@
  * is below a third of that level is noise. With --ref ID (the original's way) the cluster
  * holding image ID is noise instead. Then every image of a removed cluster gets a second,
  * per-image look (rescue.h): a linear SVM trained on thumbnails of the other folds to tell
- * kept clusters from removed ones; an image it places on the kept side is kept. Labels are
- * never used to decide; when they reveal the noise (rows whose every label is -1, as in
+ * kept clusters from removed ones; an image it places on the kept side is kept. With
+ * --features, a third look scores every image the same way on the clustering's features and,
+ * when the scores split cleanly in two, each image goes with its group. Labels are never used to decide; when they reveal the noise (rows whose every label is -1, as in
  * AMLS) precision and recall are reported. */
 #include "err.h"
 #include "idmap.h"
@@ -44,7 +45,7 @@ static void usage(void)
            "                    output, same ids): enables the third look, which can also\n"
            "                    remove images of kept clusters\n"
            "  --no-rescue       remove whole clusters: no per-image second or third look\n"
-           "  --seed S          folds and sample of the second look (default 1)\n"
+           "  --seed S          folds and sample of the second and third looks (default 1)\n"
            "  -o, --output DIR  where to write (files are replaced atomically)\n"
            "  -h, --help        show this help\n");
 }
