@@ -10,7 +10,8 @@
 # method). Prints test accuracy and training time (standardisation + search + refit), wall and
 # CPU (all threads), per task and method; "1 thr" is train-svm on one thread, "hinge" is
 # train-svm --loss hinge (the loss of SVC); the ratios are sklearn's time / train-svm's
-# (default loss, 2 threads), wall and CPU. BENCH_SVM_MODELS=SVC skips LinearSVC (nan).
+# (default loss, 2 threads), wall and CPU. BENCH_SVM_MODELS=SVC skips LinearSVC (nan);
+# BENCH_SVM_TASKS="smiling human" runs only those tasks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/amls-dev}
@@ -44,7 +45,7 @@ train_cpu() { sed -n 's/.*training time .*(cpu \([0-9.]*\) s).*/\1/p' "$1"; }
 printf '%-10s %5s | %-33s | %-15s | %-22s | %-23s | %s\n' task train \
     "facepipe acc  time (1 thr)   cpu" "hinge acc  cpu" "SVC acc  time    cpu" "LinearSVC acc time cpu" \
     "ratio SVC, LinearSVC: wall (cpu)"
-for task in smiling young eyeglasses human hair_color; do
+for task in ${BENCH_SVM_TASKS:-smiling young eyeglasses human hair_color}; do
     d="$tmp/$task"
     bin/split --labels "$tmp/labels.csv" --task "$task" --seed "$SEED" -o "$d" 2> /dev/null
     args=(--train "$d/train.csv" --task "$task" --balanced --seed "$SEED" --n-iter 10 --folds 3

@@ -12,9 +12,10 @@
  *
  * When the rows are fewer than the features (1400 images of 64x64x3 = 12288 pixels) the
  * rows are replaced by the rows of a pivoted Cholesky factor of their Gram matrix
- * (svm_params.project): the SVM's dual sees the rows only through their inner products, so
- * the problem and every prediction are unchanged, but a LIBLINEAR pass costs n^2/2 instead
- * of n d. See docs/train-svm.md for the maths. */
+ * (svm_params.project): the SVM sees the rows only through their inner products, so the
+ * problem and every prediction are unchanged, but a LIBLINEAR pass costs n^2/2 instead of
+ * n d (one-vs-one: each pair's rows on their own span). See docs/train-svm.md for the
+ * maths. The primal solver runs the search of C as a path with warm starts (svm_cv). */
 #ifndef FP_SVM_H
 #define FP_SVM_H
 
@@ -34,11 +35,12 @@ extern const char *const svm_multi_names[3];      /* "ovr", "cs", "ovo" */
 
 typedef struct {
     svm_solver solver;      /* L2-loss dual coordinate descent or primal trust-region Newton;
-                             * auto: primal when rows >= 10 x features, else dual */
+                             * auto: primal on the span projection or when rows >= 10 x
+                             * features, else dual */
     svm_loss loss;
     svm_multi multi;        /* scheme for k > 2 classes */
     int balanced;           /* class weights n / (k n_c), computed on each fit's rows */
-    double eps;             /* stopping tolerance; 0 = LIBLINEAR's default for the solver */
+    double eps;             /* stopping tolerance; 0 = 0.001 primal, 0.1 dual */
     svm_project project;    /* span projection: auto = when rows < features */
     int threads;            /* CV threads; 0 = fp_threads() */
     uint64_t seed;          /* folds, C candidates and LIBLINEAR's coordinate order */
@@ -84,13 +86,17 @@ void svm_problem_free(svm_problem *pb);
 void svm_c_candidates(double c_min, double c_max, int n, uint64_t seed, double *c);
 /* Cross-validated accuracy of each of the n candidates C[i], row i being held out in fold
  * fold[i] (0..folds-1; split_folds() makes them stratified), pooled over the folds:
- * correct / rows. All candidate x fold fits run in parallel; the results do not depend on
- * the number of threads. seconds[i] (may be NULL) gets each candidate's CPU time. When
- * projecting, the factorisation of all the rows for svm_fit() runs beside the folds'. */
+ * correct / rows. Dual solvers: all candidate x fold fits run in parallel. Primal: each
+ * fold is one item, its candidates fitted from the smallest C up, each starting from the
+ * previous solution; the solutions are kept for svm_fit()'s start. The results do not
+ * depend on the number of threads. seconds[i] (may be NULL) gets each candidate's CPU
+ * time. When projecting, the factorisation of all the rows (for svm_fit(), and for the
+ * folds of the primal path) consumes the Gram matrix: call svm_cv() before svm_fit(). */
 void svm_cv(svm_problem *pb, const svm_params *p, const double *C, int n, const int *fold,
             int folds, double *acc, double *seconds);
-/* Trains on every row with the given C; the model's weights apply to standardised features
- * of the original space (projection undone). The caller fills mean/scale and metadata. */
+/* Trains on every row with the given C (primal: starting from svm_cv()'s fold solutions
+ * at C when it tried C); the model's weights apply to standardised features of the
+ * original space (projection undone). The caller fills mean/scale and metadata. */
 void svm_fit(svm_problem *pb, const svm_params *p, double C, svm_model *m);
 
 /* Decision functions of a scheme: 1 for two classes (the score of class 1, > 0 = class 1);

@@ -166,6 +166,21 @@ count() { awk -F, -v c="$2" 'NR > 1 && $2 == c' "$1" | wc -l; }
     done
     cmp m1.txt m2.txt
     diff <(cut -d, -f1,2 log1.csv) <(cut -d, -f1,2 log2.csv)
+    # the projection's default solver, the primal along the path of C with warm starts (each
+    # fold's path on one thread, the refit started from the folds): the same bits too, for
+    # two classes and for six (one-vs-one pairs)
+    for j in 1 2; do
+        train-svm --train s/train.csv --project on -j $j --search-log p$j.csv --save p$j.txt \
+            "$D/bin.npy" 2> p$j.log
+    done
+    grep -q "LIBLINEAR L2R_L2LOSS_SVC on the span of the rows" p1.log
+    cmp p1.txt p2.txt
+    diff <(cut -d, -f1,2 p1.csv) <(cut -d, -f1,2 p2.csv)
+    split --labels "$D/hair_labels.csv" --task hair_color -o h 2> /dev/null
+    for j in 1 2; do
+        train-svm --train h/train.csv --project on --n-iter 4 -j $j --save h$j.txt "$D/hair.npy" 2> /dev/null
+    done
+    cmp h1.txt h2.txt
     diff <(grep -o 'C=.*cv accuracy [0-9.]*' a.log) <(grep -o 'C=.*cv accuracy [0-9.]*' b.log)
     # 300 rows > 20 features: no projection by default; forcing it gives the same predictions
     train-svm --train s/train.csv --c 0.5 --solver dual --project off --predict -o off.csv "$D/bin.npy" 2> off.log
