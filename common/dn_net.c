@@ -218,10 +218,14 @@ static char *cfg_text(const char *tmpl, const dn_cfg_opts *o, size_t *len)
         section_of(in.v[cls_sec], buf, sizeof buf);
         cls_key = strcmp(buf, "connected") == 0 ? "output" : "filters";
     }
+    /* val 0 keeps the cfg's line, > 0 writes val, < 0 writes 0. */
     struct { const char *key; int val; } net_keys[] = {
         {"batch", o ? o->batch : 0},   {"subdivisions", o && o->batch ? 1 : 0},
         {"height", o ? o->height : 0}, {"width", o ? o->width : 0},
-        {"channels", o ? o->channels : 0}};
+        {"channels", o ? o->channels : 0}, {"flip", o ? o->flip : 0},
+        {"translate", o ? o->translate : 0}, {"zoom", o ? o->zoom : 0},
+        {"tta", o ? o->tta : 0}, {"plateau", o ? o->plateau : 0},
+        {"patience", o ? o->patience : 0}};
     const int nkeys = (int)(sizeof net_keys / sizeof *net_keys);
 
     char *text = NULL;
@@ -237,14 +241,14 @@ static char *cfg_text(const char *tmpl, const dn_cfg_opts *o, size_t *len)
             /* Our values right after the header; the cfg's own lines for them are dropped. */
             if (in_net)
                 for (int k = 0; k < nkeys; k++)
-                    if (net_keys[k].val > 0) fprintf(m, "%s=%d\n", net_keys[k].key, net_keys[k].val);
+                    if (net_keys[k].val) fprintf(m, "%s=%d\n", net_keys[k].key, net_keys[k].val > 0 ? net_keys[k].val : 0);
             if (i == cls_sec && want_classes) fprintf(m, "%s=%d\n", cls_key, o->classes);
             continue;
         }
         int drop = 0;
         if (in_net)
             for (int k = 0; k < nkeys; k++)
-                if (net_keys[k].val > 0 && key_is(in.v[i], net_keys[k].key, NULL)) drop = 1;
+                if (net_keys[k].val && key_is(in.v[i], net_keys[k].key, NULL)) drop = 1;
         if (cur == cls_sec && want_classes && key_is(in.v[i], cls_key, NULL)) drop = 1;
         if (!drop) fprintf(m, "%s\n", in.v[i]);
     }
@@ -439,8 +443,51 @@ void dn_save_weights(dn_net *n, const char *path)
 
 /* ------------------------------------------------------------------ data in and out */
 
-/* u8 H x W x C (decode's layout, RGB interleaved) -> float C x H x W in [0, 1]: x / 255. */
-static void set_input(dn_net *d, const uint8_t *const *imgs, const int *flip, int count)
+/* One image, u8 H x W x C (decode's layout, RGB interleaved) -> float C x H x W in [0, 1]. */
+static void put_plain(float *dst, const uint8_t *src, int H, int W, int C, int mirror)
+{
+    size_t plane = (size_t)H * W;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const uint8_t *px = src + ((size_t)y * W + (mirror ? W - 1 - x : x)) * C;
+            for (int c = 0; c < C; c++) dst[c * plane + (size_t)y * W + x] = px[c] / 255.0f;
+        }
+}
+
+static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* The variant `a` of one image: output pixel (x, y) reads the source at
+ *     u = cx + (x' - cx) / zoom - dx,  v = cy + (y - cy) / zoom - dy
+ * (x' = W-1-x when mirrored, c = the centre), bilinearly, with coordinates clamped to the
+ * image (its border repeats). Integer shifts without zoom give exact pixel copies. */
+static void put_aug(float *dst, const uint8_t *src, int H, int W, int C, const dn_aug *a)
+{
+    size_t plane = (size_t)H * W;
+    float cx = 0.5f * (float)(W - 1), cy = 0.5f * (float)(H - 1), iz = 1.0f / a->zoom;
+    for (int y = 0; y < H; y++) {
+        float v = cy + ((float)y - cy) * iz - a->dy;
+        float fv = floorf(v), ty = v - fv;
+        int y0 = clampi((int)fv, 0, H - 1), y1 = clampi((int)fv + 1, 0, H - 1);
+        for (int x = 0; x < W; x++) {
+            float xs = (float)(a->flip ? W - 1 - x : x);
+            float u = cx + (xs - cx) * iz - a->dx;
+            float fu = floorf(u), tx = u - fu;
+            int x0 = clampi((int)fu, 0, W - 1), x1 = clampi((int)fu + 1, 0, W - 1);
+            const uint8_t *p00 = src + ((size_t)y0 * W + x0) * C, *p01 = src + ((size_t)y0 * W + x1) * C;
+            const uint8_t *p10 = src + ((size_t)y1 * W + x0) * C, *p11 = src + ((size_t)y1 * W + x1) * C;
+            for (int c = 0; c < C; c++) {
+                float top = p00[c] + tx * (float)(p01[c] - p00[c]);
+                float bot = p10[c] + tx * (float)(p11[c] - p10[c]);
+                dst[c * plane + (size_t)y * W + x] = (top + ty * (bot - top)) / 255.0f;
+            }
+        }
+    }
+}
+
+/* Fills the network's input with count images (their variants aug[b], or `all` for every
+ * one; both may be NULL) and zeros for the rest of the batch. */
+static void set_input(dn_net *d, const uint8_t *const *imgs, const dn_aug *aug, const dn_aug *all,
+                      int count)
 {
     network *net = d->net;
     int H = net->h, W = net->w, C = net->c;
@@ -448,53 +495,62 @@ static void set_input(dn_net *d, const uint8_t *const *imgs, const int *flip, in
     for (int b = 0; b < net->batch; b++) {
         float *dst = net->input + (size_t)b * plane * C;
         if (b >= count) { memset(dst, 0, sizeof(float) * plane * C); continue; }
-        const uint8_t *src = imgs[b];
-        int mirror = flip && flip[b];
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++) {
-                const uint8_t *px = src + ((size_t)y * W + (mirror ? W - 1 - x : x)) * C;
-                for (int c = 0; c < C; c++) dst[c * plane + (size_t)y * W + x] = px[c] / 255.0f;
-            }
+        const dn_aug *a = aug ? &aug[b] : all;
+        if (!a || (a->dx == 0 && a->dy == 0 && (a->zoom == 1 || a->zoom == 0)))
+            put_plain(dst, imgs[b], H, W, C, a && a->flip);
+        else {
+            dn_aug z = *a;
+            if (z.zoom <= 0) z.zoom = 1;
+            put_aug(dst, imgs[b], H, W, C, &z);
+        }
     }
 }
 
-float dn_train_batch(dn_net *d, const uint8_t *const *imgs, const int *labels, const int *flip,
+float dn_train_batch(dn_net *d, const uint8_t *const *imgs, const int *labels, const dn_aug *aug,
                      float *probs)
 {
     network *net = d->net;
     int B = net->batch, K = net->outputs;
-    set_input(d, imgs, flip, B);
+    set_input(d, imgs, aug, NULL, B);
     memset(net->truth, 0, sizeof(float) * (size_t)B * net->truths);
     for (int b = 0; b < B; b++) {
         if (labels[b] < 0 || labels[b] >= K) die("label %d outside the network's %d classes", labels[b], K);
         net->truth[(size_t)b * net->truths + labels[b]] = 1;
     }
-    /* Darknet's step: forward (train mode), backward, update; returns the cost of the
-     * last layer with a cost (softmax: sum over the batch of -log p[label]). */
-    float cost = train_network_datum(net);
+    /* Darknet's step: forward (train mode), backward, update. Its own cost (sum of
+     * -log p[label]) is infinite when a probability underflows to 0: the loss is ours. */
+    train_network_datum(net);
+    double cost = 0;
+    for (int b = 0; b < B; b++) cost -= log(fmax(net->output[(size_t)b * K + labels[b]], DN_P_FLOOR));
     if (probs) memcpy(probs, net->output, sizeof(float) * (size_t)B * K);
     net->train = 0;
-    return cost;
+    return (float)cost;
 }
 
-static void forward_infer(dn_net *d, const uint8_t *const *imgs, int count)
+static void forward_infer(dn_net *d, const uint8_t *const *imgs, const dn_aug *all, int count)
 {
     network *net = d->net;
-    set_input(d, imgs, NULL, count);
+    set_input(d, imgs, NULL, all, count);
     memset(net->truth, 0, sizeof(float) * (size_t)net->batch * net->truths);
     net->train = 0;
     forward_network(net);
 }
 
-void dn_predict(dn_net *d, const uint8_t *const *imgs, int64_t count, float *probs)
+void dn_predict_aug(dn_net *d, const uint8_t *const *imgs, int64_t count, const dn_aug *aug,
+                    float *probs)
 {
     network *net = d->net;
     int B = net->batch, K = net->outputs;
     for (int64_t s = 0; s < count; s += B) {
         int nb = count - s < B ? (int)(count - s) : B;
-        forward_infer(d, imgs + s, nb);
+        forward_infer(d, imgs + s, aug, nb);
         memcpy(probs + s * K, net->output, sizeof(float) * (size_t)nb * K);
     }
+}
+
+void dn_predict(dn_net *d, const uint8_t *const *imgs, int64_t count, float *probs)
+{
+    dn_predict_aug(d, imgs, count, NULL, probs);
 }
 
 static layer *code_layer(dn_net *d, int index)
@@ -529,7 +585,7 @@ int dn_codes(dn_net *d, const uint8_t *imgs, int count, int h, int w, int index,
     for (int s = 0; s < count; s += B) {
         int nb = count - s < B ? count - s : B;
         for (int b = 0; b < nb; b++) ptr[b] = imgs + (size_t)(s + b) * isz;
-        forward_infer(d, ptr, nb);
+        forward_infer(d, ptr, NULL, nb);
         for (int b = 0; b < nb; b++) {
             const float *o = l->output + (size_t)b * l->outputs;
             float *dst = out + (size_t)(s + b) * len;

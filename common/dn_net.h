@@ -26,9 +26,13 @@ typedef struct dn_net dn_net;
  *   batch, height, width, channels   -> [net] batch=, height=, width=, channels= (and
  *                                       subdivisions=1 whenever batch is set)
  *   classes                          -> output= of the LAST [connected] section, or filters=
- *                                       of the last [convolutional] if it comes later */
+ *                                       of the last [convolutional] if it comes later
+ *   flip, translate, zoom, tta,      -> train-cnn's own [net] keys (docs/train-cnn.md), so
+ *   plateau, patience                   the saved cfg records what training used; for these
+ *                                       a negative value writes 0 */
 typedef struct {
     int batch, height, width, channels, classes;
+    int flip, translate, zoom, tta, plateau, patience;
 } dn_cfg_opts;
 
 /* Writes the cfg TEMPLATE with the substitutions to OUT (atomically; "-" = stdout). */
@@ -50,8 +54,8 @@ int dn_num_layers(const dn_net *n);
 int dn_is_adam(const dn_net *n);       /* [net] adam=1 */
 float dn_lr(const dn_net *n);          /* [net] learning_rate, or the last dn_set_lr */
 void dn_set_lr(dn_net *n, float lr);
-/* An integer key of the cfg's [net] section that Darknet does not know (e.g. flip=1 for
- * horizontal-flip augmentation in train-cnn), or def when absent. */
+/* An integer key of the cfg's [net] section that Darknet does not know (train-cnn's flip=,
+ * translate=, zoom=, tta=, plateau=, patience=: see docs/train-cnn.md), or def when absent. */
 int dn_net_option(const dn_net *n, const char *key, int def);
 /* One line per layer ("conv 32 3x3/1 64x64x3 -> 62x62x32"), for --verbose and docs. */
 void dn_describe(const dn_net *n, FILE *f);
@@ -59,16 +63,36 @@ void dn_describe(const dn_net *n, FILE *f);
 /* Saves the weights in Darknet's format (atomically). */
 void dn_save_weights(dn_net *n, const char *path);
 
+/* A geometric variant of an input image (training augmentation, test-time mirroring):
+ * mirrored left-right when flip, then zoomed by `zoom` about the centre (> 1 = closer) and
+ * shifted by (dx, dy) pixels of the network's input. Pixels taken from outside the image
+ * repeat its border; non-integer positions are interpolated bilinearly. {0, 0, 0, 1} (zoom 0
+ * counts as 1; or a NULL dn_aug pointer) is the image itself, copied exactly. */
+typedef struct {
+    int flip;
+    float dx, dy, zoom;
+} dn_aug;
+
+/* The loss reported for a probability p of the true class is -log(max(p, DN_P_FLOOR)), as
+ * Keras clips it (1e-7): an untrained network can put float-zero probability on a class
+ * (e.g. after Adam's first step moved the 12544 x 512 weights of the 128 px dense layer by lr
+ * each), and log(0) would stop training although the softmax gradient truth - p is finite. */
+#define DN_P_FLOOR 1e-7
+
 /* One training step on exactly dn_batch() images: imgs[i] points at an H x W x C u8 image
- * (as decode writes it), labels[i] in [0, outputs), flip[i] != 0 mirrors image i left-right
- * (flip may be NULL). Runs forward, backward and the update (Adam if the cfg says adam=1,
- * else Darknet's SGD with momentum). Returns the summed cross-entropy of the batch; when
- * probs is not NULL it receives the batch's training-mode softmax outputs (batch x outputs). */
-float dn_train_batch(dn_net *n, const uint8_t *const *imgs, const int *labels, const int *flip,
+ * (as decode writes it), labels[i] in [0, outputs), aug[i] the variant of image i to train
+ * on (aug may be NULL: the images as they are). Runs forward, backward and the update (Adam
+ * if the cfg says adam=1, else Darknet's SGD with momentum). Returns the summed cross-entropy
+ * of the batch (with DN_P_FLOOR); when probs is not NULL it receives the batch's
+ * training-mode softmax outputs (batch x outputs). */
+float dn_train_batch(dn_net *n, const uint8_t *const *imgs, const int *labels, const dn_aug *aug,
                      float *probs);
 /* Inference (no dropout, batch norm with running statistics) on count images, any count:
- * probs receives count x dn_outputs() floats. */
+ * probs receives count x dn_outputs() floats. dn_predict_aug applies the same variant
+ * (NULL = none) to every image, e.g. {.flip = 1, .zoom = 1} for test-time mirroring. */
 void dn_predict(dn_net *n, const uint8_t *const *imgs, int64_t count, float *probs);
+void dn_predict_aug(dn_net *n, const uint8_t *const *imgs, int64_t count, const dn_aug *aug,
+                    float *probs);
 
 /* CNN codes for transfer learning. layer >= 0 counts from the first layer, < 0 from the end
  * (-1 = last layer, -2 = the one before). A layer whose output is spatial (out_h*out_w > 1)

@@ -44,12 +44,23 @@ static void usage(void)
            "                         size and class count are set from the data\n"
            "  -e, --epochs N         at most N epochs (default 50)\n"
            "  -p, --patience N       stop after N epochs without a lower validation loss\n"
-           "                         (default 5; 0 = never stop early)\n"
+           "                         (default: the cfg's patience=, else 5; 0 = never)\n"
            "  -b, --batch N          images per step (default 32)\n"
            "      --lr X             learning rate (default: the cfg's learning_rate)\n"
            "      --flip, --no-flip  random horizontal flips of training images (default:\n"
            "                         the cfg's [net] flip=)\n"
-           "      --seed N           initial weights, shuffling, flips, dropout (default 1)\n"
+           "      --translate PCT    random shifts of training images by up to PCT %% of\n"
+           "                         the side, whole pixels (default: the cfg's translate=, 0)\n"
+           "      --zoom PCT         random zoom of training images by a factor in\n"
+           "                         [1 - PCT/100, 1 + PCT/100] (default: the cfg's zoom=, 0)\n"
+           "      --tta, --no-tta    predict (validation, test) with the mean softmax of each\n"
+           "                         image and its mirror (default: the cfg's tta=, 0)\n"
+           "      --plateau N        multiply the learning rate by --plateau-factor after N\n"
+           "                         epochs without a lower validation loss (default: the\n"
+           "                         cfg's plateau=, 0 = never)\n"
+           "      --plateau-factor X the factor (default 0.2)\n"
+           "      --seed N           initial weights, shuffling, augmentation, dropout\n"
+           "                         (default 1)\n"
            "      --max-train N      train on the first N training rows only (benchmarks)\n"
            "Output\n"
            "  -o, --model FILE       best weights (Darknet format); the cfg used -> FILE.cfg\n"
@@ -173,11 +184,26 @@ static uint8_t *read_images(const char *path, split_set **sets, int nsets, int a
 
 typedef struct { double loss, acc; } score;
 
+/* Class probabilities of every image of a set (inference mode): the softmax, or with tta
+ * the mean of the softmax of the image and of its mirror image (faces keep their
+ * attributes when mirrored). */
+static void predict_set(dn_net *net, const split_set *s, int tta, float *probs)
+{
+    dn_predict(net, s->img, s->n, probs);
+    if (!tta) return;
+    size_t n = (size_t)s->n * (size_t)dn_outputs(net);
+    float *mirror = xmalloc(sizeof(float) * (n ? n : 1));
+    dn_aug flip = {.flip = 1, .zoom = 1};
+    dn_predict_aug(net, s->img, s->n, &flip, mirror);
+    for (size_t i = 0; i < n; i++) probs[i] = 0.5f * (probs[i] + mirror[i]);
+    free(mirror);
+}
+
 /* Mean cross-entropy and accuracy of the network (inference mode) on a set. */
-static score evaluate(dn_net *net, const split_set *s, float *probs)
+static score evaluate(dn_net *net, const split_set *s, int tta, float *probs)
 {
     int K = dn_outputs(net);
-    dn_predict(net, s->img, s->n, probs);
+    predict_set(net, s, tta, probs);
     double loss = 0;
     int64_t ok = 0;
     for (int64_t i = 0; i < s->n; i++) {
@@ -185,7 +211,7 @@ static score evaluate(dn_net *net, const split_set *s, float *probs)
         int best = 0;
         for (int k = 1; k < K; k++) if (p[k] > p[best]) best = k;
         ok += best == s->label[i];
-        loss -= log(fmax(p[s->label[i]], 1e-12));
+        loss -= log(fmax(p[s->label[i]], DN_P_FLOOR));
     }
     score r = {s->n ? loss / s->n : 0, s->n ? (double)ok / s->n : 0};
     return r;
@@ -245,6 +271,24 @@ static double cpu_seconds(void)
     return (double)u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec + u.ru_stime.tv_usec * 1e-6;
 }
 
+/* ------------------------------------------------------------------ augmentation */
+
+/* The random variant of one training image, drawn from r in a fixed order (flip, shift,
+ * zoom; each only when enabled, so flips alone draw what they always drew): mirrored with
+ * probability 1/2, shifted by whole pixels in [-max_shift, max_shift] each way, zoomed by
+ * a factor uniform in [1 - zoom/100, 1 + zoom/100]. */
+static dn_aug draw_aug(rng *r, int flip, int max_shift, int zoom)
+{
+    dn_aug a = {0, 0, 0, 1};
+    if (flip) a.flip = (int)rng_below(r, 2);
+    if (max_shift) {
+        a.dx = (float)((int)rng_below(r, 2 * (uint64_t)max_shift + 1) - max_shift);
+        a.dy = (float)((int)rng_below(r, 2 * (uint64_t)max_shift + 1) - max_shift);
+    }
+    if (zoom) a.zoom = (float)(1.0 + zoom / 100.0 * (2.0 * rng_uniform(r) - 1.0));
+    return a;
+}
+
 /* ------------------------------------------------------------------ main */
 
 static char *default_cfg(const char *argv0)
@@ -268,7 +312,8 @@ int main(int argc, char **argv)
     err_init(argv[0]);
     dn_blas_tune(argv);
     enum { O_SPLIT = 256, O_TRAIN, O_VAL, O_TEST, O_CFG, O_LR, O_FLIP, O_NOFLIP, O_SEED,
-           O_MAXTRAIN, O_PRED, O_CURVES, O_PLOT, O_PREDICT, O_LOAD, O_PLAIN };
+           O_MAXTRAIN, O_PRED, O_CURVES, O_PLOT, O_PREDICT, O_LOAD, O_PLAIN, O_TRANSLATE,
+           O_ZOOM, O_TTA, O_NOTTA, O_PLATEAU, O_PFACTOR };
     static const struct option opts[] = {
         {"split", required_argument, 0, O_SPLIT},   {"train", required_argument, 0, O_TRAIN},
         {"val", required_argument, 0, O_VAL},       {"test", required_argument, 0, O_TEST},
@@ -277,6 +322,10 @@ int main(int argc, char **argv)
         {"lr", required_argument, 0, O_LR},         {"flip", no_argument, 0, O_FLIP},
         {"no-flip", no_argument, 0, O_NOFLIP},      {"seed", required_argument, 0, O_SEED},
         {"max-train", required_argument, 0, O_MAXTRAIN},
+        {"translate", required_argument, 0, O_TRANSLATE}, {"zoom", required_argument, 0, O_ZOOM},
+        {"tta", no_argument, 0, O_TTA},             {"no-tta", no_argument, 0, O_NOTTA},
+        {"plateau", required_argument, 0, O_PLATEAU},
+        {"plateau-factor", required_argument, 0, O_PFACTOR},
         {"model", required_argument, 0, 'o'},       {"predictions", required_argument, 0, O_PRED},
         {"curves", required_argument, 0, O_CURVES}, {"plot", required_argument, 0, O_PLOT},
         {"predict", no_argument, 0, O_PREDICT},     {"load", required_argument, 0, O_LOAD},
@@ -286,9 +335,9 @@ int main(int argc, char **argv)
     const char *split_dir = NULL, *train_csv = NULL, *val_csv = NULL, *test_csv = NULL;
     const char *model = NULL, *pred_path = "-", *curves = NULL, *plot = NULL, *load = NULL;
     char *cfg = NULL;
-    int epochs = 50, patience = 5, batch = 32, flip = -1, predict = 0, plain = 0, verbose = 0;
-    int threads = 0;
-    double lr = -1;
+    int epochs = 50, patience = -1, batch = 32, flip = -1, predict = 0, plain = 0, verbose = 0;
+    int threads = 0, translate = -1, zoom = -1, tta = -1, plateau = -1;
+    double lr = -1, plateau_factor = 0.2;
     int64_t max_train = 0;
     uint64_t seed = 1;
     int c;
@@ -306,6 +355,12 @@ int main(int argc, char **argv)
         case O_FLIP: flip = 1; break;
         case O_NOFLIP: flip = 0; break;
         case O_SEED: seed = parse_seed(optarg); break;
+        case O_TRANSLATE: translate = (int)parse_long(optarg, "--translate", 0, 50); break;
+        case O_ZOOM: zoom = (int)parse_long(optarg, "--zoom", 0, 50); break;
+        case O_TTA: tta = 1; break;
+        case O_NOTTA: tta = 0; break;
+        case O_PLATEAU: plateau = (int)parse_long(optarg, "--plateau", 0, 100000); break;
+        case O_PFACTOR: plateau_factor = parse_double(optarg, "--plateau-factor", 1e-6, 1); break;
         case O_MAXTRAIN: max_train = parse_long(optarg, "--max-train", 1, 1L << 40); break;
         case 'o': model = optarg; break;
         case O_PRED: pred_path = optarg; break;
@@ -370,6 +425,7 @@ int main(int argc, char **argv)
         if (dn_width(net) != S || dn_height(net) != S)
             die("images are %dx%d but the network in %s takes %dx%d", S, S, cfg, dn_width(net), dn_height(net));
         if (verbose) dn_describe(net, stderr);
+        if (tta < 0) tta = dn_net_option(net, "tta", 0) != 0;
         split_set *s = test_csv ? &test : &all;
         int K = dn_outputs(net);
         float *probs = xmalloc(sizeof(float) * (size_t)(s->n ? s->n : 1) * K);
@@ -377,10 +433,10 @@ int main(int argc, char **argv)
         if (test_csv) {
             for (int64_t i = 0; i < s->n; i++)
                 if (s->label[i] >= K) die("%s: label %d but the network has %d classes", test_csv, s->label[i], K);
-            score r = evaluate(net, s, probs);
+            score r = evaluate(net, s, tta, probs);
             if (!quiet) fprintf(stderr, "%s: %lld test images, accuracy %.4f, loss %.4f (%.1f s)\n", err_prog(), (long long)s->n, r.acc, r.loss, now_seconds() - t0);
         } else {
-            dn_predict(net, s->img, s->n, probs);
+            predict_set(net, s, tta, probs);
             if (!quiet) fprintf(stderr, "%s: %lld images predicted (%.1f s)\n", err_prog(), (long long)s->n, now_seconds() - t0);
         }
         write_predictions(pred_path, s, probs, K);
@@ -400,13 +456,36 @@ int main(int argc, char **argv)
         die("the network in %s ends with %d outputs, not the %d classes (is its last layer [softmax]?)", cfg, dn_outputs(net), classes);
     if (lr > 0) dn_set_lr(net, (float)lr);
     if (flip < 0) flip = dn_net_option(net, "flip", 0) != 0;
+    if (translate < 0) translate = dn_net_option(net, "translate", 0);
+    if (zoom < 0) zoom = dn_net_option(net, "zoom", 0);
+    if (tta < 0) tta = dn_net_option(net, "tta", 0) != 0;
+    if (plateau < 0) plateau = dn_net_option(net, "plateau", 0);
+    if (patience < 0) patience = dn_net_option(net, "patience", 5);
+    if (translate < 0 || translate > 50 || zoom < 0 || zoom > 50 || plateau < 0 || patience < 0)
+        die("%s: translate= and zoom= must be percentages in 0..50, plateau= and patience= epoch counts", cfg);
+    /* Largest shift in whole pixels: PCT % of the side, rounded. */
+    int max_shift = (int)((double)translate * S / 100.0 + 0.5);
+    /* The saved cfg records the augmentation, TTA and schedule actually used (--predict
+     * with it then averages the mirror images too when training did). */
+    o.flip = flip ? 1 : -1;
+    o.translate = translate ? translate : -1;
+    o.zoom = zoom ? zoom : -1;
+    o.tta = tta ? 1 : -1;
+    o.plateau = plateau ? plateau : -1;
+    o.patience = patience ? patience : -1;
     if (verbose) dn_describe(net, stderr);
     if (plain && dn_is_adam(net)) warn("--plain: Darknet's CPU update ignores adam=1, so this trains with SGD + momentum");
-    if (!quiet)
-        fprintf(stderr, "%s: %lld train / %lld val / %lld test images %dx%d, %d classes, %s lr %g, batch %d%s, %d thread(s)%s\n",
+    if (!quiet) {
+        fprintf(stderr, "%s: %lld train / %lld val / %lld test images %dx%d, %d classes, %s lr %g, batch %d%s",
                 err_prog(), (long long)train.n, (long long)val.n, (long long)test.n, S, S, classes,
-                dn_is_adam(net) && !plain ? "Adam" : "SGD+momentum", dn_lr(net), batch, flip ? ", flips" : "",
-                threads ? threads : fp_threads(), plain ? ", plain Darknet kernels" : "");
+                dn_is_adam(net) && !plain ? "Adam" : "SGD+momentum", dn_lr(net), batch, flip ? ", flips" : "");
+        if (max_shift) fprintf(stderr, ", shifts +-%d px", max_shift);
+        if (zoom) fprintf(stderr, ", zoom +-%d %%", zoom);
+        if (tta) fprintf(stderr, ", mirror TTA");
+        if (plateau) fprintf(stderr, ", lr x%g after %d flat epochs", plateau_factor, plateau);
+        fprintf(stderr, ", patience %d", patience);
+        fprintf(stderr, ", %d thread(s)%s\n", threads ? threads : fp_threads(), plain ? ", plain Darknet kernels" : "");
+    }
 
     FILE *cf = NULL;
     outfile cout = {0};
@@ -420,13 +499,14 @@ int main(int argc, char **argv)
     int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)train.n);
     for (int64_t i = 0; i < train.n; i++) perm[i] = i;
     const uint8_t **bimg = xmalloc(sizeof(*bimg) * (size_t)batch);
-    int *blab = xmalloc(sizeof(int) * (size_t)batch), *bflip = xmalloc(sizeof(int) * (size_t)batch);
+    int *blab = xmalloc(sizeof(int) * (size_t)batch);
+    dn_aug *baug = xmalloc(sizeof(dn_aug) * (size_t)batch);
     float *bprob = xmalloc(sizeof(float) * (size_t)batch * classes);
     int64_t nprob = val.n > test.n ? val.n : test.n;
     float *probs = xmalloc(sizeof(float) * (size_t)(nprob ? nprob : 1) * classes);
     dn_snapshot *best = NULL;
     double best_loss = INFINITY, t_all = now_seconds(), t_train_total = 0;
-    int best_epoch = 0, since = 0, epoch;
+    int best_epoch = 0, since = 0, since_lr = 0, epoch;
     score best_val = {0, 0};
     for (epoch = 1; epoch <= epochs; epoch++) {
         double t0 = now_seconds(), c0 = cpu_seconds();
@@ -443,9 +523,9 @@ int main(int argc, char **argv)
                 int64_t i = perm[(st * batch + b) % train.n];
                 bimg[b] = train.img[i];
                 blab[b] = train.label[i];
-                bflip[b] = flip ? (int)rng_below(&r, 2) : 0;
+                baug[b] = draw_aug(&r, flip, max_shift, zoom);
             }
-            loss += dn_train_batch(net, bimg, blab, bflip, bprob);
+            loss += dn_train_batch(net, bimg, blab, baug, bprob);
             for (int b = 0; b < batch && st * batch + b < train.n; b++) {
                 const float *p = bprob + (size_t)b * classes;
                 int arg = 0;
@@ -459,7 +539,7 @@ int main(int argc, char **argv)
         double t_train = now_seconds() - t0, c_train = cpu_seconds() - c0;
         t_train_total += t_train;
         score tr = {loss / (double)(steps * batch), (double)ok / train.n};
-        score va = evaluate(net, &val, probs);
+        score va = evaluate(net, &val, tta, probs);
         double t_epoch = now_seconds() - t0;
         if (cf) fprintf(cf, "%d,%.6f,%.6f,%.6f,%.6f\n", epoch, tr.loss, tr.acc, va.loss, va.acc);
         int improved = va.loss < best_loss;
@@ -471,11 +551,17 @@ int main(int argc, char **argv)
             best_loss = va.loss;
             best_val = va;
             best_epoch = epoch;
-            since = 0;
+            since = since_lr = 0;
             best = dn_snapshot_take(net, best);
         } else if (patience && ++since >= patience) {
             epoch++;
             break;
+        } else if (plateau && ++since_lr >= plateau) {
+            /* As Keras's ReduceLROnPlateau: a smaller step once the validation loss is flat;
+             * the early-stopping count goes on. */
+            dn_set_lr(net, dn_lr(net) * (float)plateau_factor);
+            since_lr = 0;
+            if (!quiet) fprintf(stderr, "%s: learning rate now %g\n", err_prog(), dn_lr(net));
         }
     }
     int ran = epoch - 1;
@@ -497,7 +583,7 @@ int main(int argc, char **argv)
                 err_prog(), best_epoch, ran, best_val.loss, best_val.acc, t_train_total,
                 t_train_total / ran, total + t_read, model, cfg_out);
     if (test.n) {
-        score te = evaluate(net, &test, probs);
+        score te = evaluate(net, &test, tta, probs);
         if (!quiet) fprintf(stderr, "%s: test accuracy %.4f (%lld images), loss %.4f\n", err_prog(), te.acc, (long long)test.n, te.loss);
         write_predictions(pred_path, &test, probs, classes);
     }
@@ -507,7 +593,7 @@ int main(int argc, char **argv)
     free(perm);
     free(bimg);
     free(blab);
-    free(bflip);
+    free(baug);
     free(bprob);
     free(probs);
     free(store);

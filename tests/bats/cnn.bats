@@ -72,6 +72,38 @@ accuracy() {
     ! cmp -s a.weights c.weights || false
 }
 
+@test "train-cnn: shifts, zoom and mirror TTA are seeded, recorded in MODEL.cfg and used by --predict" {
+    for run in a:1 b:2; do
+        train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o "${run%:*}.weights" --epochs 2 \
+            --patience 0 --seed 7 --translate 10 --zoom 10 --tta -j "${run#*:}" "$D/img.npy" > "${run%:*}.csv"
+    done
+    cmp a.weights b.weights
+    cmp a.csv b.csv
+    grep -qx 'translate=10' a.weights.cfg && grep -qx 'zoom=10' a.weights.cfg && grep -qx 'tta=1' a.weights.cfg
+    # the same run without shifts and zoom trains on other pixels: other weights
+    train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o c.weights --epochs 2 --patience 0 \
+        --seed 7 --tta "$D/img.npy" > c.csv
+    ! cmp -s a.weights c.weights || false
+    grep -qx 'translate=0' c.weights.cfg
+    # --predict takes tta=1 from the saved cfg: the same bytes; --no-tta other scores
+    train-cnn --predict --load a.weights --cfg a.weights.cfg --split "$D/split" "$D/img.npy" > again.csv
+    cmp a.csv again.csv
+    train-cnn --predict --no-tta --load a.weights --cfg a.weights.cfg --split "$D/split" "$D/img.npy" > single.csv
+    ! cmp -s a.csv single.csv || false
+}
+
+@test "train-cnn --plateau: the learning rate drops after flat epochs, and the drop is recorded" {
+    env -u FP_QUIET train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o m.weights \
+        --epochs 8 --patience 0 --lr 0.01 --plateau 1 --plateau-factor 0.5 --curves c.csv "$D/img.npy" > /dev/null 2> err.txt
+    # one drop per epoch whose validation loss is not the lowest so far
+    flat=$(awk -F, 'NR > 1 { if (b == "" || $4 < b) b = $4; else n++ } END { print n + 0 }' c.csv)
+    echo "flat epochs: $flat"
+    [ "$flat" -ge 1 ]
+    [ "$(grep -c 'learning rate now' err.txt)" -eq "$flat" ]
+    grep -q "learning rate now 0.005$" err.txt
+    grep -qx 'plateau=1' m.weights.cfg
+}
+
 @test "train-cnn: the direct convolutions and the image-by-image trunk train like im2col + GEMM" {
     # FP_DN_DIRECT=0: im2col + OpenBLAS layer by layer (CPUs without AVX-512); FP_DN_TRUNK=0:
     # direct convolutions layer by layer. Sums in other orders: close, not byte-identical.
@@ -111,6 +143,11 @@ accuracy() {
     # the saved weights are the best epoch's: they give that epoch's validation accuracy
     train-cnn --predict --load m.weights --cfg m.weights.cfg --test "$D/split/val.csv" "$D/img.npy" > val.csv
     [ "$(accuracy "$D/split/val.csv" val.csv)" = "$(printf '%.4f' "$best_acc")" ]
+    grep -qx 'patience=2' m.weights.cfg
+    # patience= in the cfg instead of --patience: the same run
+    sed 's/^flip=0$/flip=0\npatience=2/' "$ROOT/pipelines/cnn-original.cfg" > p2.cfg
+    train-cnn --cfg p2.cfg --split "$D/split" -o p.weights --epochs 12 --lr 0.01 --curves p.csv "$D/img.npy" > /dev/null
+    cmp c.csv p.csv
 }
 
 @test "train-cnn: class count and size come from the data (3 classes, 24x24)" {

@@ -410,7 +410,7 @@ task_dir() { echo "$BATS_FILE_TMPDIR"/fr/*/size64-seed1/kauto/tasks/smiling; }
     T=$(task_dir)/cnn
     [ "$(cut -d, -f1 $T/run.csv | tr '\n' ' ')" = "train_wall_s train_cpu_s predict_wall_s predict_cpu_s val_accuracy test_accuracy method features " ]
     grep -qx "method,cnn" $T/run.csv
-    grep -qx "features,pixels 64x64x3 / 255 into pipelines/cnn.cfg" $T/run.csv
+    grep -qx "features,pixels 64x64x3 / 255 into pipelines/cnn-aug.cfg" $T/run.csv
     # val_accuracy: the epoch of lowest validation loss in curves.csv
     best=$(tail -n +2 $T/curves.csv | sort -t, -k4,4g -s | head -1 | cut -d, -f5)
     grep -qx "val_accuracy,$best" $T/run.csv

@@ -608,6 +608,66 @@ static void test_codes(void)
     dn_free(d);
 }
 
+/* dn_aug: the variant of an image the network sees (its input after dn_predict_aug), on a
+ * 6x6 image whose pixel (x, y) has value 10y + x (+ 100 per channel). */
+static void test_augment(void)
+{
+    const char *cfg = put("aug.cfg", "[net]\nbatch=1\nheight=6\nwidth=6\nchannels=3\n"
+                                      "[connected]\noutput=2\nactivation=linear\n[softmax]\n");
+    dn_net *d = dn_load(cfg, NULL, 1, 1);
+    uint8_t img[6 * 6 * 3];
+    for (int y = 0; y < 6; y++)
+        for (int x = 0; x < 6; x++)
+            for (int c = 0; c < 3; c++) img[(y * 6 + x) * 3 + c] = (uint8_t)(10 * y + x + 100 * c);
+    const uint8_t *p[1] = {img};
+    float prob[2], *in = dn_network(d)->input;
+    /* value seen at (x, y) of channel c, x 255 */
+    #define SEEN(c, x, y) (in[(c) * 36 + (y) * 6 + (x)] * 255.0f)
+    dn_aug none = {0, 0, 0, 1}, flip = {1, 0, 0, 1}, shift = {0, 2, -1, 1}, zoom = {0, 0, 0, 2};
+    dn_predict_aug(d, p, 1, &none, prob);
+    int ok = 1;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 6; x++) ok &= SEEN(c, x, y) == img[(y * 6 + x) * 3 + c] && in[c * 36 + y * 6 + x] == img[(y * 6 + x) * 3 + c] / 255.0f;
+    CHECK(ok);
+    dn_predict_aug(d, p, 1, &flip, prob);
+    CHECK(fabsf(SEEN(0, 0, 0) - 5) < 1e-4f && fabsf(SEEN(1, 5, 2) - 120) < 1e-4f);
+    /* shifted right by 2 and up by 1: (x, y) shows (x - 2, y + 1); the border repeats */
+    dn_predict_aug(d, p, 1, &shift, prob);
+    CHECK(fabsf(SEEN(0, 2, 0) - 10) < 1e-4f && fabsf(SEEN(0, 5, 3) - 43) < 1e-4f);
+    CHECK(fabsf(SEEN(0, 0, 0) - 10) < 1e-4f && fabsf(SEEN(2, 1, 5) - 250) < 1e-4f);
+    /* zoom 2 about the centre (2.5, 2.5): (0, 0) reads (1.25, 1.25) -> 13.75, bilinear */
+    dn_predict_aug(d, p, 1, &zoom, prob);
+    CHECK(fabsf(SEEN(0, 0, 0) - 13.75f) < 1e-3f && fabsf(SEEN(0, 5, 5) - 41.25f) < 1e-3f);
+    #undef SEEN
+    dn_free(d);
+}
+
+/* The reported loss is -log(max(p, DN_P_FLOOR)): with logits far apart, Darknet's own cost
+ * is infinite (p underflows to 0 in float) while training itself is sound. */
+static void test_loss_floor(void)
+{
+    const char *cfg = put("floor.cfg", "[net]\nbatch=2\nheight=2\nwidth=2\nchannels=3\nadam=1\nlearning_rate=0.001\n"
+                                        "[connected]\noutput=2\nactivation=linear\n[softmax]\n");
+    dn_net *d = dn_load(cfg, NULL, 2, 3);
+    layer *fc = &dn_network(d)->layers[0];
+    /* class 0's logit = 100 * (sum of the 12 inputs), class 1's = -100 * that sum */
+    for (int i = 0; i < 12; i++) { fc->weights[i] = 100; fc->weights[12 + i] = -100; }
+    fc->biases[0] = fc->biases[1] = 0;
+    uint8_t img[2 * 12];
+    memset(img, 255, sizeof img);
+    const uint8_t *p[2] = {img, img + 12};
+    int lab[2] = {1, 0};                    /* image 0 mislabelled beyond float's range */
+    float prob[4];
+    float loss = dn_train_batch(d, p, lab, NULL, prob);
+    CHECK(prob[1] == 0.0f);
+    CHECK(isfinite(loss) && fabs(loss + log(DN_P_FLOOR)) < 1e-3);
+    int finite = 1;
+    for (int i = 0; i < 24; i++) finite &= isfinite(fc->weights[i]);
+    CHECK(finite);
+    dn_free(d);
+}
+
 static void test_cfg_and_errors(void)
 {
     const char *cfg = put("t.cfg", "# comment\n[net]\nbatch=64\nheight=128\nwidth=128\nflip=1\n"
@@ -618,6 +678,15 @@ static void test_cfg_and_errors(void)
     CHECK(dn_batch(d) == 3 && dn_height(d) == 9 && dn_width(d) == 8 && dn_outputs(d) == 6);
     CHECK(dn_net_option(d, "flip", 0) == 1 && dn_net_option(d, "nosuchkey", 7) == 7);
     CHECK(dn_network(d)->layers[1].outputs == 2);      /* only the LAST connected changes */
+    dn_free(d);
+    /* train-cnn's own keys: > 0 writes the value, < 0 writes 0, 0 keeps the cfg's line */
+    dn_cfg_opts k = {.flip = -1, .translate = 6, .tta = 1};
+    char out[300];
+    snprintf(out, sizeof out, "%s/written.cfg", dir);
+    dn_write_cfg(cfg, out, &k);
+    d = dn_load_opts(out, NULL, &o, 1);
+    CHECK(dn_net_option(d, "flip", 9) == 0 && dn_net_option(d, "translate", 9) == 6);
+    CHECK(dn_net_option(d, "tta", 9) == 1 && dn_net_option(d, "zoom", 9) == 9);
     dn_free(d);
     EXPECT_DIE(dn_load(put("nonet.cfg", "[convolutional]\nfilters=2\n"), NULL, 1, 1), "has no [net] section");
     char missing[300];
@@ -652,6 +721,8 @@ int main(void)
     test_adam_in_network();
     test_seed();
     test_codes();
+    test_augment();
+    test_loss_floor();
     test_cfg_and_errors();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
