@@ -228,13 +228,19 @@ void rescue_scores(const float *x, int64_t n, const int *removed, const rescue_p
     heldout_scores(x, x, n, RESCUE_DIM, removed, p, 0, score);
 }
 
-/* Otsu's threshold: the cut of the sorted values that maximises the between-class variance
- * w0 w1 (m0 - m1)^2, placed half-way between the two values it separates. */
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
+
+void sort_doubles(double *v, int64_t n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+}
+
+/* Otsu's threshold: the cut of the sorted values that maximises the between-class variance
+ * w0 w1 (m0 - m1)^2, placed half-way between the two values it separates. */
 
 split1d otsu_split(const double *v, int64_t n)
 {
@@ -242,7 +248,7 @@ split1d otsu_split(const double *v, int64_t n)
     if (n < 2) return s;
     double *u = xmalloc(sizeof *u * (size_t)n);
     memcpy(u, v, sizeof *u * (size_t)n);
-    qsort(u, (size_t)n, sizeof *u, cmp_double);
+    sort_doubles(u, n);
     double total = 0, total2 = 0;
     for (int64_t i = 0; i < n; i++) total += u[i], total2 += u[i] * u[i];
     double mean = total / (double)n, best = -1, below = 0;

@@ -51,4 +51,7 @@ typedef struct {
 
 split1d otsu_split(const double *v, int64_t n);
 
+/* Sorts n doubles ascending in place (find-noise's medians use it too). */
+void sort_doubles(double *v, int64_t n);
+
 #endif

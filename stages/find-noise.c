@@ -59,16 +59,10 @@ typedef struct {
     int64_t flagged;      /* images of a kept cluster removed by the third look */
 } cluster;
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static double median(double *v, int64_t n)
 {
     if (n == 0) return 0;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    sort_doubles(v, n);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -152,21 +146,30 @@ static void report_against_labels(const labels *lab, const idmap *rows, const in
             (long long)revealed, (long long)fp);
 }
 
+/* The decisions so far in stream order (1 = removed), for a per-image look; NULL (and a line
+ * saying why) when either side has too few images for the look's folds. */
+static int *removed_in_stream_order(const int *drop, const int64_t *row_of, int64_t n, int folds,
+                                    const char *look, int64_t *nrem)
+{
+    int *removed = xmalloc(sizeof(int) * (size_t)n);
+    *nrem = 0;
+    for (int64_t i = 0; i < n; i++) *nrem += removed[i] = drop[row_of[i]];
+    if (*nrem >= 2 * folds && n - *nrem >= 2 * folds) return removed;
+    fprintf(stderr, "find-noise: %s look skipped: %lld removed and %lld kept images are too few for %d folds\n",
+            look, (long long)*nrem, (long long)(n - *nrem), folds);
+    free(removed);
+    return NULL;
+}
+
 /* The per-image second look (rescue.h): images of removed clusters whose held-out SVM
  * decision falls on the kept side are kept. thumbs are in stream order; row_of maps a
  * stream position to its cluster row. Too few removed images for the folds: skipped. */
 static void second_look(const rescue_params *rp, const float *thumbs, const int64_t *row_of,
                         int64_t n, const int *cl, int *drop, cluster *cs, char **ids)
 {
-    int *removed = xmalloc(sizeof(int) * (size_t)n);
-    int64_t nrem = 0;
-    for (int64_t i = 0; i < n; i++) nrem += removed[i] = drop[row_of[i]];
-    if (nrem < 2 * rp->folds || n - nrem < 2 * rp->folds) {
-        fprintf(stderr, "find-noise: second look skipped: %lld removed and %lld kept images are too few for %d folds\n",
-                (long long)nrem, (long long)(n - nrem), rp->folds);
-        free(removed);
-        return;
-    }
+    int64_t nrem;
+    int *removed = removed_in_stream_order(drop, row_of, n, rp->folds, "second", &nrem);
+    if (!removed) return;
     double *score = xmalloc(sizeof(double) * (size_t)n);
     rescue_scores(thumbs, n, removed, rp, score);
     int64_t kept = 0;
@@ -232,15 +235,9 @@ static void third_look(const rescue_params *rp0, const float *thumbs, const floa
 {
     rescue_params rp = *rp0;
     rp.C = THIRD_LOOK_C;
-    int *removed = xmalloc(sizeof(int) * (size_t)n);
-    int64_t nrem = 0;
-    for (int64_t i = 0; i < n; i++) nrem += removed[i] = drop[row_of[i]];
-    if (nrem < 2 * rp.folds || n - nrem < 2 * rp.folds) {
-        fprintf(stderr, "find-noise: third look skipped: %lld removed and %lld kept images are too few for %d folds\n",
-                (long long)nrem, (long long)(n - nrem), rp.folds);
-        free(removed);
-        return;
-    }
+    int64_t nrem;
+    int *removed = removed_in_stream_order(drop, row_of, n, rp.folds, "third", &nrem);
+    if (!removed) return;
     double *score = xmalloc(sizeof(double) * (size_t)n);
     heldout_scores(thumbs, feats, n, dim, removed, &rp, 1, score);
     split1d s = otsu_split(score, n);
