@@ -33,6 +33,13 @@ TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 LIBFP      := $(BUILD)/libfp.a
 
+# Stamp files (pipelines/*.mk): a rule that depends on FORCE runs every time, writes the new
+# content to stdin of $(call replace_if_changed,FILE), and FILE is replaced only when that
+# differs - so FILE's time, which make compares, changes exactly when its content does.
+replace_if_changed = cat > $(1).tmp && { if cmp -s $(1).tmp $(1); then rm -f $(1).tmp; else mv $(1).tmp $(1); fi; }
+.PHONY: FORCE
+FORCE:
+
 .PHONY: default build deps bench-deps test unit bats clean
 .SECONDARY:
 build: $(STAGES) $(TOOL_BIN)

@@ -36,8 +36,7 @@ PREDICT_KEY     := $(subst /,_,$(patsubst /%,%,$(abspath $(IMAGES))))$(if $(METH
 PREDICT_DIR     := $(FILTER_OUT)/predict/$(PREDICT_KEY)
 PREDICT_SELECTED = $(if $(task),$(task),$(PREDICT_TASKS))
 
-.PHONY: predict predict-force
-predict-force: ;
+.PHONY: predict
 
 # The assignment's task number: the position in PREDICT_TASKS.
 predict_num = $(firstword $(foreach i,1 2 3 4 5,$(if $(filter $(1),$(word $(i),$(PREDICT_TASKS))),$(i))))
@@ -119,9 +118,8 @@ $(PREDICT_DIR)/.dir:
 
 # The folder's listing (every file decode --all reads: name, size, modification time),
 # rewritten only when it changes, so the decoded images are redone only then.
-$(PREDICT_DIR)/files.txt: predict-force | $(PREDICT_DIR)/.dir
-	@find -L $(IMAGES)/ -mindepth 1 -maxdepth 1 -type f ! -name '.*' -printf '%f\t%s\t%T@\n' | LC_ALL=C sort > $@.tmp
-	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+$(PREDICT_DIR)/files.txt: FORCE | $(PREDICT_DIR)/.dir
+	@find -L $(IMAGES)/ -mindepth 1 -maxdepth 1 -type f ! -name '.*' -printf '%f\t%s\t%T@\n' | LC_ALL=C sort | $(call replace_if_changed,$@)
 
 # id -> file name: decode's id is the name without its last extension.
 $(PREDICT_DIR)/files.csv: $(PREDICT_DIR)/files.txt
@@ -171,9 +169,8 @@ predict_watched = $(call predict_model,$(1),$(word 1,$(2))) \
 # $(1) task, $(2) its choice. The .choice file holds the choice and the models' checksums and
 # is rewritten only when they change (a retrained or newly chosen model).
 define predict_task_rules
-$(PREDICT_DIR)/task_$(call predict_num,$(1)).choice: predict-force | $(PREDICT_DIR)/.dir
-	@{ echo '$(2)'; cksum $(call predict_watched,$(1),$(2)); } > $$@.tmp
-	@if cmp -s $$@.tmp $$@; then rm $$@.tmp; else mv $$@.tmp $$@; fi
+$(PREDICT_DIR)/task_$(call predict_num,$(1)).choice: FORCE | $(PREDICT_DIR)/.dir
+	@set -o pipefail; { echo '$(2)'; cksum $(call predict_watched,$(1),$(2)); } | $(call replace_if_changed,$$@)
 
 $(PREDICT_DIR)/task_$(call predict_num,$(1)).csv: $(call predict_inputs,$(1),$(2))
 	set -o pipefail; $(call predict_command,$(1),$(2)) > $(PREDICT_DIR)/pred-$(1).csv.tmp 2> $(PREDICT_DIR)/pred-$(1).log \

@@ -19,7 +19,7 @@ REPORT_GLOBS := $(addprefix $(FILTER_OUT)/,filtered.csv noise.csv clusters.csv f
 	$(addprefix $(FILTER_OUT)/tasks/*/*/,metrics.csv confusion.csv run.csv curves.csv curves.png features.txt) \
 	$(DATA)/attribute_list.csv
 
-.PHONY: report report-check report-inputs-changed
+.PHONY: report report-check
 
 report: $(REPORT_DIR)/report.md $(REPORT_DIR)/report.html
 	@echo $(REPORT_DIR)/report.md
@@ -29,11 +29,10 @@ report-check: $(REPORT_DIR)/report.html
 	pipelines/report.sh --check $<
 
 # Visited every time (phony prerequisite); its time changes only with its content.
-$(REPORT_DIR)/inputs.txt: report-inputs-changed
+$(REPORT_DIR)/inputs.txt: FORCE
 	@mkdir -p $(@D)
 	@shopt -s nullglob; files=($(REPORT_GLOBS)); \
-	{ [ $${#files[@]} -eq 0 ] || stat -c '%n %s %.9Y' "$${files[@]}"; } > $@.tmp.$$$$; \
-	if cmp -s $@.tmp.$$$$ $@; then rm -f $@.tmp.$$$$; else mv $@.tmp.$$$$ $@; fi
+	{ [ $${#files[@]} -eq 0 ] || stat -c '%n %s %.9Y' "$${files[@]}"; } | $(call replace_if_changed,$@)
 
 $(REPORT_DIR)/report.md $(REPORT_DIR)/report.html &: $(REPORT_DIR)/inputs.txt pipelines/report.sh
 	pipelines/report.sh $(if $(wildcard $(DATA)/attribute_list.csv),--labels $(DATA)/attribute_list.csv) \

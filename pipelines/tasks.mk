@@ -37,8 +37,7 @@ endif
 endif
 SELECTED := $(if $(task),$(task),$(TASKS))
 
-.PHONY: svm transfer cnn tasks summary FORCE
-FORCE:
+.PHONY: svm transfer cnn tasks summary
 svm:      $(foreach f,run.csv curves.png,$(SELECTED:%=$(TASKS_ROOT)/%/svm/$(f)))
 transfer: $(foreach f,run.csv curves.png,$(SELECTED:%=$(TASKS_ROOT)/%/transfer/$(f)))
 cnn:      $(SELECTED:%=$(TASKS_ROOT)/%/cnn/run.csv)
@@ -105,7 +104,7 @@ $(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(CNN_IMAGES) b
 .SECONDEXPANSION:
 $(TASKS_ROOT)/%/transfer/features.txt: FORCE
 	@mkdir -p $(@D)
-	@echo "$(call transfer_kind,$*)" | cmp -s - $@ || { echo "$(call transfer_kind,$*)" > $@.tmp && mv $@.tmp $@; }
+	@echo "$(call transfer_kind,$*)" | $(call replace_if_changed,$@)
 
 $(TASKS_ROOT)/%/transfer/model.txt $(TASKS_ROOT)/%/transfer/train.time: $$(call transfer_features,$$*) $(TASKS_ROOT)/%/transfer/features.txt $(TASKS_ROOT)/%/split/.done bin/train-svm
 	@mkdir -p $(@D)
