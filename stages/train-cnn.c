@@ -289,6 +289,14 @@ static dn_aug draw_aug(rng *r, int flip, int max_shift, int zoom)
     return a;
 }
 
+/* A key of the cfg's [net] section, which must be in 0..hi (as its option), or def when absent. */
+static int cfg_option(const dn_net *net, const char *cfg, const char *key, int def, int hi)
+{
+    int v = dn_net_option(net, key, def);
+    if (v < 0 || v > hi) die("%s: [net] %s=%d, expected 0..%d", cfg, key, v, hi);
+    return v;
+}
+
 /* ------------------------------------------------------------------ main */
 
 static char *default_cfg(const char *argv0)
@@ -456,13 +464,11 @@ int main(int argc, char **argv)
         die("the network in %s ends with %d outputs, not the %d classes (is its last layer [softmax]?)", cfg, dn_outputs(net), classes);
     if (lr > 0) dn_set_lr(net, (float)lr);
     if (flip < 0) flip = dn_net_option(net, "flip", 0) != 0;
-    if (translate < 0) translate = dn_net_option(net, "translate", 0);
-    if (zoom < 0) zoom = dn_net_option(net, "zoom", 0);
+    if (translate < 0) translate = cfg_option(net, cfg, "translate", 0, 50);
+    if (zoom < 0) zoom = cfg_option(net, cfg, "zoom", 0, 50);
     if (tta < 0) tta = dn_net_option(net, "tta", 0) != 0;
-    if (plateau < 0) plateau = dn_net_option(net, "plateau", 0);
-    if (patience < 0) patience = dn_net_option(net, "patience", 5);
-    if (translate < 0 || translate > 50 || zoom < 0 || zoom > 50 || plateau < 0 || patience < 0)
-        die("%s: translate= and zoom= must be percentages in 0..50, plateau= and patience= epoch counts", cfg);
+    if (plateau < 0) plateau = cfg_option(net, cfg, "plateau", 0, 100000);
+    if (patience < 0) patience = cfg_option(net, cfg, "patience", 5, 100000);
     /* Largest shift in whole pixels: PCT % of the side, rounded. */
     int max_shift = (int)((double)translate * S / 100.0 + 0.5);
     /* The saved cfg records the augmentation, TTA and schedule actually used (--predict

@@ -56,7 +56,8 @@ accuracy() {
     [ "$(wc -l < curves.csv)" -eq 7 ]                    # header + one row per epoch
     [ "$(head -c 4 curves.png | od -An -c | tr -d ' ')" = "211PNG" ]
     # the cfg actually used is saved next to the weights, with the data's size and classes
-    grep -q '^height=32$' m.weights.cfg && grep -q '^width=32$' m.weights.cfg
+    grep -q '^height=32$' m.weights.cfg
+    grep -q '^width=32$' m.weights.cfg
     [ "$(grep -c '^output=2$' m.weights.cfg)" -eq 1 ]
 }
 
@@ -79,7 +80,10 @@ accuracy() {
     done
     cmp a.weights b.weights
     cmp a.csv b.csv
-    grep -qx 'translate=10' a.weights.cfg && grep -qx 'zoom=10' a.weights.cfg && grep -qx 'tta=1' a.weights.cfg
+    # one line each: in an && list only the last command's failure fails the test
+    grep -qx 'translate=10' a.weights.cfg
+    grep -qx 'zoom=10' a.weights.cfg
+    grep -qx 'tta=1' a.weights.cfg
     # the same run without shifts and zoom trains on other pixels: other weights
     train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o c.weights --epochs 2 --patience 0 \
         --seed 7 --tta "$D/img.npy" > c.csv
@@ -178,6 +182,10 @@ accuracy() {
     run train-cnn --predict --load nosuch.weights --cfg "$ROOT/pipelines/cnn.cfg" "$D/img.npy"
     [ "$status" -eq 1 ]
     [[ "$output" == *"cannot open weights nosuch.weights"* ]]
+    sed '/^\[net\]$/a translate=70' "$ROOT/pipelines/cnn.cfg" > t70.cfg
+    run train-cnn --cfg t70.cfg --split "$D/split" -o m.weights "$D/img.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"t70.cfg: [net] translate=70, expected 0..50"* ]]
     run train-cnn --split "$D/split" "$D/img.npy"
     [ "$status" -eq 2 ]
     [[ "$output" == *"-o/--model"* ]]
