@@ -86,7 +86,8 @@ png_chunks() {
     n=0
     for f in "$B"/a/*/size64-seed1/kauto/*.png "$B"/a/*/size64-seed1/kauto/tasks/human/*/curves.png; do
         png_chunks "$f" > chunks.txt
-        [ "$(head -1 chunks.txt)" = IHDR ] && [ "$(tail -1 chunks.txt)" = IEND ]
+        [ "$(head -1 chunks.txt)" = IHDR ]
+        [ "$(tail -1 chunks.txt)" = IEND ]
         ! grep -qE '^(tIME|tEXt|iTXt|zTXt)$' chunks.txt || false
         n=$((n + 1))
     done

@@ -74,7 +74,8 @@ same_as_pipeline() {
         # and the test images get the predictions the pipeline made for them
         run same_as_pipeline "$T/$t/$m/predictions.csv" "$f"
         echo "$output"
-        [ "$status" -eq 0 ] && [ "$output" -eq "$(($(wc -l < "$T/$t/split/test.csv") - 1))" ]
+        [ "$status" -eq 0 ]
+        [ "$output" -eq "$(($(wc -l < "$T/$t/split/test.csv") - 1))" ]
     done
     # the predictions are not constant: hair colour (an SVM well above chance here) predicts
     # several classes (smiling's 2-epoch CNN on 300 images may sit at chance, one class)
@@ -95,7 +96,8 @@ same_as_pipeline() {
         d="$P/$(echo "$PWD/sub" | sed 's|^/||; s|/|_|g')-$m"
         run same_as_pipeline "$T/smiling/$m/predictions.csv" "$d/task_1.csv"
         echo "$m smiling: $output"
-        [ "$status" -eq 0 ] && [ "$output" -eq "$(($(wc -l < "$T/smiling/split/test.csv") - 1))" ]
+        [ "$status" -eq 0 ]
+        [ "$output" -eq "$(($(wc -l < "$T/smiling/split/test.csv") - 1))" ]
         if [ $m = cnn ]; then
             [ ! -e "$d/task_5.csv" ]
             grep -q "task_5 (hair_color): no trained cnn in .*; skipped (make task=hair_color cnn)" out-$m.txt
@@ -103,7 +105,8 @@ same_as_pipeline() {
         fi
         run same_as_pipeline "$T/hair_color/$m/predictions.csv" "$d/task_5.csv"
         echo "$m hair_color: $output"
-        [ "$status" -eq 0 ] && [ "$output" -eq "$(($(wc -l < "$T/hair_color/split/test.csv") - 1))" ]
+        [ "$status" -eq 0 ]
+        [ "$output" -eq "$(($(wc -l < "$T/hair_color/split/test.csv") - 1))" ]
     done
 }
 

@@ -23,7 +23,8 @@ setup() {
 
 @test "report: both files written, their paths printed, every section present" {
     [ "$(cat "$BATS_FILE_TMPDIR/report.out")" = "$(printf '%s\n%s' "$MD" "$HTML")" ]
-    [ -s "$MD" ] && [ -s "$HTML" ]
+    [ -s "$MD" ]
+    [ -s "$HTML" ]
     [ -z "$(find "$FO/report" -name '*tmp*')" ]
     for h in "# facepipe report" "## Filter" "### Clusters" "### Against the labels" "### Elbow" \
              "### t-SNE" "### Removed images" "### Contact sheets per cluster" \
