@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define NPY_MAGIC "\x93NUMPY"
@@ -629,10 +628,11 @@ static void convert_to_f32(mat_type t, const void *src, float *dst, int64_t n)
 
 /* The remaining rows of r (from row r->done on), read in chunks of 256 KiB, into *ids
  * (rows x (idw + 1)) and *x (rows x cols values of elem bytes: doubles, or floats when
- * elem == 4), both allocated here; then checks the end of the stream. The buffers start at
- * no more than 64 MiB of values and double as rows actually arrive, so a header that
- * declares 10^9 rows over a short stream ends in "truncated stream", not in an allocation
- * of the declared size. */
+ * elem == 4), both allocated here; then checks the end of the stream and closes r. A
+ * header's row count is only a claim (a 200-byte file can declare 10^9 rows), so the two
+ * buffers start at no more than 64 MiB together and double as rows actually arrive: a short
+ * stream, file or pipe, ends in "truncated stream", not in an allocation of the declared
+ * size. */
 #define DENSE_FIRST_BYTES (64u << 20)
 
 static void read_dense_rows(mat_reader *r, char **ids, void **x, size_t elem)
@@ -640,9 +640,9 @@ static void read_dense_rows(mat_reader *r, char **ids, void **x, size_t elem)
     int64_t cols = mat_cols(&r->h), rows = r->h.rows - r->done, first = r->done;
     size_t idw = r->plain ? 0 : (size_t)r->h.idw, rb = idw + r->data_bytes;
     size_t idstride = (size_t)r->h.idw + 1, rowsize = (size_t)cols * elem;
-    int64_t cap = (int64_t)(DENSE_FIRST_BYTES / rowsize);
+    int64_t cap = (int64_t)(DENSE_FIRST_BYTES / (rowsize + idstride));   /* ids count too */
     cap = cap < 1 ? 1 : cap > rows ? rows : cap;
-    *ids = xmalloc((size_t)(cap > 0 ? cap : 1) * idstride);
+    *ids = xmalloc((size_t)cap * idstride);
     *x = xmalloc_huge((size_t)cap * rowsize);
     int64_t per = (int64_t)((256u << 10) / rb);   /* small enough to stay in cache */
     if (per < 1) per = 1;
@@ -673,34 +673,15 @@ static void read_dense_rows(mat_reader *r, char **ids, void **x, size_t elem)
     }
     free(chunk);
     if (mat_read_row(r, NULL, NULL)) die("internal error");   /* checks for trailing data */
-}
-
-/* A header's row count is only a claim: a 200-byte file can declare 10^9 rows, which the
- * dense loaders would allocate before reading a byte of them. When the input is a regular
- * file the claim is checked against the bytes that follow, with the message a short stream
- * gets anyway. (A pipe cannot be checked; there the allocation stays virtual until rows
- * arrive, and the 64 GB check below bounds it.) */
-static void check_rows_present(mat_reader *r)
-{
-    struct stat st;
-    off_t pos = ftello(r->fp);
-    if (pos < 0 || fstat(fileno(r->fp), &st) != 0 || !S_ISREG(st.st_mode)) return;
-    size_t rb = r->data_bytes + (r->plain ? 0 : (size_t)r->h.idw);
-    int64_t present = (int64_t)((st.st_size - pos) / (off_t)rb);
-    if (present < r->h.rows - r->done)
-        die("%s: truncated stream: header declares %" PRId64 " rows, input ended inside row %"
-            PRId64 " (%zu of %zu bytes)", r->name, r->h.rows, r->done + present + 1,
-            (size_t)((st.st_size - pos) % (off_t)rb), rb);
+    mat_close(r);
 }
 
 mat_dense mat_read_dense(mat_reader *r)
 {
-    check_rows_present(r);
     mat_dense m = {.rows = r->h.rows - r->done, .cols = mat_cols(&r->h), .idw = r->h.idw};
     void *x;
     read_dense_rows(r, &m.ids, &x, sizeof(double));
     m.x = x;
-    mat_close(r);
     return m;
 }
 
@@ -708,12 +689,10 @@ mat_dense mat_load_dense(const char *path) { return mat_read_dense(mat_open(path
 
 mat_dense_f32 mat_read_dense_f32(mat_reader *r)
 {
-    check_rows_present(r);
     mat_dense_f32 m = {.rows = r->h.rows - r->done, .cols = mat_cols(&r->h), .idw = r->h.idw};
     void *x;
     read_dense_rows(r, &m.ids, &x, sizeof(float));
     m.x = x;
-    mat_close(r);
     return m;
 }
 
@@ -738,6 +717,26 @@ void mat_dense_check_finite(const mat_dense *m, const char *name)
                 die("%s: row %lld (id '%s') column %lld is %s", name, (long long)i + 1,
                     mat_dense_id(m, i), (long long)j, isnan(v) ? "NaN" : "infinite");
         }
+}
+
+/* The scan tests the exponent bits, with no branch per value; the search for the column runs
+ * only in a row that has a NaN or infinity. */
+void mat_dense_f32_check_finite(const mat_dense_f32 *m, const char *name)
+{
+    for (int64_t i = 0; i < m->rows; i++) {
+        const float *x = m->x + i * m->cols;
+        uint32_t bad = 0;
+        for (int64_t j = 0; j < m->cols; j++) {
+            uint32_t u;
+            memcpy(&u, x + j, sizeof u);
+            bad |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+        if (!bad) continue;
+        for (int64_t j = 0; j < m->cols; j++)
+            if (!isfinite(x[j]))
+                die("%s: row %lld (id '%s') column %lld is %s", name, (long long)i + 1,
+                    m->ids + i * (m->idw + 1), (long long)j, isnan(x[j]) ? "NaN" : "infinite");
+    }
 }
 
 void mat_dense_free(mat_dense *m)

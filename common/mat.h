@@ -100,6 +100,7 @@ typedef struct {
 mat_dense_f32 mat_load_dense_f32(const char *path);
 mat_dense_f32 mat_read_dense_f32(mat_reader *r);        /* closes the reader */
 void mat_dense_f32_free(mat_dense_f32 *m);
+void mat_dense_f32_check_finite(const mat_dense_f32 *m, const char *name);   /* as above */
 /* Writes a dense matrix of doubles as type T with the given ids. */
 void mat_save_dense(const char *path, const mat_dense *m, mat_type t);
 

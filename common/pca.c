@@ -123,10 +123,6 @@ static int count_for_variance(const double *var, int64_t m, double total, double
 
 /* ---- exact: every eigenpair of the covariance (or Gram) matrix ---- */
 
-/* Eigendecomposes, then keeps k components (k == 0: the count for the variance fraction
- * `frac` of `total`). Returns k; *var_out (k) and *comps_out (k x d) are allocated here.
- * The n < d (Gram) path cannot form a component with zero singular value; those rows are
- * left zero and completed later. */
 /* The symmetric matrix of the exact solver, by explicit loops rather than BLAS dsyrk: every
  * entry is one sum in a fixed order, computed by one thread, so the result does not depend
  * on FP_THREADS or OPENBLAS_NUM_THREADS (OpenBLAS's splits change the last bits). Cheap here:
@@ -178,6 +174,10 @@ static void gram_row(void *ctx, int64_t i, int thread)
     }
 }
 
+/* Eigendecomposes, then keeps k components (k == 0: the count for the variance fraction
+ * `frac` of `total`). Returns k; *var_out (k) and *comps_out (k x d) are allocated here.
+ * The n < d (Gram) path cannot form a component with zero singular value; those rows are
+ * left zero and completed later. */
 static int exact_solve(const double *Xc, int64_t n, int64_t d, int k, double frac, double total,
                        double **var_out, double **comps_out)
 {
@@ -222,11 +222,8 @@ static int exact_solve(const double *Xc, int64_t n, int64_t d, int k, double fra
         }
         /* v = Xc^T u / s, s = sqrt(eigenvalue of G) */
         double e = gsl_vector_get(eval, (size_t)c);
-        if (!(e > 1e-12 * top) || e <= 0) {
-            memset(v, 0, (size_t)d * sizeof *v);
-            continue;
-        }
         memset(v, 0, (size_t)d * sizeof *v);
+        if (!(e > 1e-12 * top) || e <= 0) continue;
         for (int64_t i = 0; i < n; i++) {
             double ui = gsl_matrix_get(evec, (size_t)i, (size_t)c);
             for (int64_t j = 0; j < d; j++) v[j] += ui * Xc[i * d + j];

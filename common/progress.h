@@ -15,6 +15,7 @@ typedef struct {
 } progress;
 
 double now_seconds(void);  /* monotonic clock */
+double process_cpu_seconds(void);  /* CPU time of the whole process, every thread */
 void progress_start(progress *p, const char *what, const char *unit, int64_t total);
 void progress_update(progress *p, int64_t done);
 /* Clears the bar (terminal only) so a regular line can follow; no summary. */

@@ -12,11 +12,9 @@
 
 #include <getopt.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static void usage(void)
 {
@@ -81,33 +79,6 @@ static void report(const pca_model *m, int64_t n, const char *report_path, int q
     if (!quiet)
         fprintf(stderr, "%s: %d components explain %.2f%% of the variance (total %.6g)\n",
                 err_prog(), m->k, 100.0 * cum, m->total_variance);
-}
-
-/* CPU seconds of the whole process, every thread. */
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* Dies naming the first NaN or infinity (row-major order), like mat_dense_check_finite. The
- * scan tests the exponent bits without a branch per value; the slow search runs only when a
- * row has one. */
-static void check_finite_f32(const mat_dense_f32 *m, const char *name)
-{
-    for (int64_t i = 0; i < m->rows; i++) {
-        const uint32_t *u = (const uint32_t *)(m->x + i * m->cols);
-        uint32_t bad = 0;
-        for (int64_t j = 0; j < m->cols; j++) bad |= (u[j] & 0x7f800000u) == 0x7f800000u;
-        if (!bad) continue;
-        for (int64_t j = 0; j < m->cols; j++) {
-            float v = m->x[i * m->cols + j];
-            if (!isfinite(v))
-                die("%s: row %lld (id '%s') column %lld is %s", name, (long long)i + 1,
-                    m->ids + i * (m->idw + 1), (long long)j, isnan(v) ? "NaN" : "infinite");
-        }
-    }
 }
 
 /* --load: project row by row; memory does not depend on the number of rows. */
@@ -220,18 +191,18 @@ int main(int argc, char **argv)
     if (in_type == MAT_U8 || in_type == MAT_F32) {
         Xf = mat_read_dense_f32(r);
         X = (mat_dense){.rows = Xf.rows, .cols = Xf.cols, .idw = Xf.idw, .ids = Xf.ids};
-        check_finite_f32(&Xf, name);
+        mat_dense_f32_check_finite(&Xf, name);
     } else {
         X = mat_read_dense(r);
         mat_dense_check_finite(&X, name);
     }
     if (X.rows == 0) die("empty input: no rows to fit");
-    double t0 = now_seconds(), c0 = cpu_seconds();
+    double t0 = now_seconds(), c0 = process_cpu_seconds();
     mat_dense Y = {.rows = X.rows, .idw = X.idw, .ids = X.ids};
     pca_model m = Xf.x ? pca_fit_transform_f32(Xf.x, X.rows, X.cols, &p, &Y.x)
                        : pca_fit_transform(X.x, X.rows, X.cols, &p, &Y.x);
     Y.cols = m.k;
-    double t1 = now_seconds(), c1 = cpu_seconds();
+    double t1 = now_seconds(), c1 = process_cpu_seconds();
     report(&m, X.rows, report_path, quiet);
     if (!quiet)
         fprintf(stderr, "%s: fit and projection in %.3f s (%.3f s CPU)\n", err_prog(), t1 - t0,

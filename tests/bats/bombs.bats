@@ -102,6 +102,13 @@ npy() {
     [[ "$output" == *"rows.npy: truncated stream: header declares 1000000000 rows, input ended inside row 2 (0 of 16 bytes)"* ]]
 }
 
+@test "bombs: 10^9 declared rows of 255-byte ids through a pipe: pca allocates for the rows present" {
+    # one u8 value a row: buffers sized by the values alone would ask for 4 GiB of ids
+    run capped 400000 "cat '$ROOT/tests/fuzz/regress/mat/wide-id-rows-1e9.npy' | pca 1"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"stdin: truncated stream: header declares 1000000000 rows, input ended inside row 3 (0 of 256 bytes)"* ]]
+}
+
 @test "bombs: a row shape whose product overflows 64 bits (2^32 x 2^32 x 1) is refused" {
     npy ovf.npy "{'descr': [('id', '|S4'), ('x', '|u1', (4294967296, 4294967296, 1))], 'fortran_order': False, 'shape': (1,), }"
     printf 'a\0\0\0' >> ovf.npy

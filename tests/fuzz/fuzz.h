@@ -47,7 +47,6 @@ void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
  * how many resources that was. */
 void *fz_xmalloc(size_t n);
 void *fz_malloc(size_t n);      /* may return NULL, like malloc */
-int fz_posix_memalign(void **p, size_t align, size_t n);
 void *fz_xcalloc(size_t n, size_t size);
 void *fz_xrealloc(void *p, size_t n);
 char *fz_xstrdup(const char *s);

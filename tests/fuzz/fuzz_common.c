@@ -110,14 +110,6 @@ void *fz_malloc(size_t n)
     return p ? remember(p) : NULL;
 }
 
-int fz_posix_memalign(void **p, size_t align, size_t n)
-{
-    check_size(n);
-    int rc = posix_memalign(p, align, n);
-    if (rc == 0) remember(*p);
-    return rc;
-}
-
 void *fz_xcalloc(size_t n, size_t size)
 {
     if (size && n > FZ_MAX_ALLOC / size)

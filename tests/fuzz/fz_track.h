@@ -20,7 +20,6 @@
 #define xrealloc(p, n) fz_xrealloc(p, n)
 #define xstrdup(s) fz_xstrdup(s)
 #define malloc(n) fz_malloc(n)
-#define posix_memalign(pp, align, n) fz_posix_memalign(pp, align, n)
 #define free(p) fz_free(p)
 #define fopen(path, mode) fz_fopen(path, mode)
 #define tmpfile() fz_tmpfile()
