@@ -107,8 +107,8 @@ typedef struct {
                                  * nodes: they are only ever multiplied by weights) */
     int64_t *pivot;             /* projected: the training row (0..m-1) holding row k of
                                  * the Cholesky factor L, k < dim */
-    int64_t *orig;              /* the problem's row number of each training row (NULL:
-                                 * the same) */
+    int64_t *orig;              /* projected on rows T: the problem's row number of each
+                                 * training row (NULL: the same) */
 } view;
 
 struct svm_problem {
@@ -198,9 +198,7 @@ static void view_subset(view *v, const view *all, const int64_t *T, int64_t m, c
     view_alloc(v, m, h);
     v->dim = all->dim;
     v->bias = all->bias;
-    v->orig = xmalloc(sizeof(int64_t) * (size_t)(m + 1));
     for (int64_t i = 0; i < m; i++) v->train[i] = all->train[T[i]], v->ytrain[i] = all->ytrain[T[i]];
-    for (int64_t i = 0; i < m; i++) v->orig[i] = T[i];
     for (int64_t i = 0; i < h; i++) v->test[i] = all->train[H[i]], v->ytest[i] = all->ytrain[H[i]];
 }
 
@@ -478,6 +476,20 @@ int svm_decide(svm_multi multi, int nclass, const double *f, double *score)
     return best;
 }
 
+/* Class weights from the training rows per class: 1, or with balanced C_c = C n / (k n_c),
+ * n the rows, k the classes present (scikit-learn's 'balanced'), so every class carries the
+ * same total weight n / k. One-vs-one uses the same weights in every pair, as LIBSVM under
+ * scikit-learn does. Returns k. */
+static int class_weights(const int64_t *count, int nclass, int balanced, double *weight)
+{
+    int64_t n = 0;
+    int present = 0;
+    for (int c = 0; c < nclass; c++) n += count[c], present += count[c] > 0;
+    for (int c = 0; c < nclass; c++)
+        weight[c] = balanced && count[c] ? (double)n / ((double)present * (double)count[c]) : 1.0;
+    return present;
+}
+
 /* One LIBLINEAR training on the rows x[0..m-1] with classes y (as doubles), the classes
  * present being labels[0..np-1] with their weights. init (may be NULL): the starting point
  * of the primal solver, LIBLINEAR's w of an earlier fit on the same rows (param.init_sol,
@@ -612,16 +624,10 @@ static double *fit_view(const view *v, const svm_params *p, int nclass, int type
     int64_t dim1 = v->dim + 1, count[TASK_MAX_CLASSES] = {0};
     double *out = xcalloc((size_t)(nw * dim1), sizeof(double));
     for (int64_t i = 0; i < v->m; i++) count[v->ytrain[i]]++;
-    int present = 0, labels[TASK_MAX_CLASSES], only = 0;
-    for (int c = 0; c < nclass; c++)
-        if (count[c]) labels[present++] = c, only = c;
-    /* Balanced: C_c = C n / (k n_c), k = classes present (scikit-learn's 'balanced'), so
-     * every class carries the same total weight n / k. One-vs-one uses the same weights in
-     * every pair, as LIBSVM under scikit-learn does. */
     double weight[TASK_MAX_CLASSES], wl[TASK_MAX_CLASSES];
-    for (int c = 0; c < nclass; c++)
-        weight[c] = p->balanced && count[c] ? (double)v->m / ((double)present * (double)count[c]) : 1.0;
-    for (int k = 0; k < present; k++) wl[k] = weight[labels[k]];
+    int present = class_weights(count, nclass, p->balanced, weight), labels[TASK_MAX_CLASSES], only = 0;
+    for (int c = 0, k = 0; c < nclass; c++)
+        if (count[c]) labels[k] = c, wl[k++] = weight[c], only = c;
     if (nw > 1 && p->multi == SVM_MULTI_OVO) {
         fit_ctx ctx = {v, p, warm, type, nclass, C, seed, weight, count, out};
         parallel_for(nw, threads, fit_pair, &ctx);
@@ -768,6 +774,20 @@ static void cv_view(cv_ctx *c, int f)
     free(H);
 }
 
+/* Candidate i's kept solution on fold f, function k: len + 1 doubles (see svm_problem). */
+static double *kept_sol(const svm_problem *pb, int i, int f, int k)
+{
+    return pb->cand_sol + (((int64_t)i * pb->folds + f) * pb->nw + k) * (pb->len + 1);
+}
+
+/* The candidate of the last svm_cv() whose C is exactly C, or -1 (none kept). */
+static int kept_candidate(const svm_problem *pb, double C)
+{
+    for (int i = 0; pb->cand_sol && i < pb->ncand; i++)
+        if (pb->cand_C[i] == C) return i;
+    return -1;
+}
+
 /* Keeps candidate i's solution on fold f for the final fit's start (final_start): each
  * function's weights and bias weight, in the basis the final fit uses too (the features,
  * or the all-rows factor's). */
@@ -777,7 +797,7 @@ static void keep_solution(cv_ctx *c, int i, int f, const double *fn)
     const view *v = &c->views[f];
     for (int k = 0; k < pb->nw; k++) {
         const double *g = fn + k * (v->dim + 1);
-        double *out = pb->cand_sol + (((int64_t)i * pb->folds + f) * pb->nw + k) * (pb->len + 1);
+        double *out = kept_sol(pb, i, f, k);
         memcpy(out, g, sizeof(double) * (size_t)(v->dim + 1));
         if (!isfinite(g[v->dim])) out[pb->len] = NAN;   /* a class the fold lacks: none */
     }
@@ -795,11 +815,14 @@ static void cv_fit(cv_ctx *c, int i, int f, warm_start *warm)
      * many steps (young, split seed 4: C 0.0048 -> 0.31 took 1.8 s of a 3.4 s search), so
      * the path walks up by factors of at most PATH_STEP, as LIBLINEAR's own search of C
      * does by doubling; the fits in between are only starting points. */
-    for (double s = warm && warm->last_c > 0 ? warm->last_c * PATH_STEP : HUGE_VAL; s < c->C[i]; s *= PATH_STEP)
-        free(fit_view(v, c->p, nclass, c->pb->solver, s, seed, 1, warm));
+    if (warm && warm->last_c > 0)
+        for (double s = warm->last_c * PATH_STEP; s < c->C[i]; s *= PATH_STEP)
+            free(fit_view(v, c->p, nclass, c->pb->solver, s, seed, 1, warm));
     double *fn = fit_view(v, c->p, nclass, c->pb->solver, c->C[i], seed, 1, warm);
-    if (warm) warm->last_c = c->C[i];
-    if (warm) keep_solution(c, i, f, fn);
+    if (warm) {
+        warm->last_c = c->C[i];
+        keep_solution(c, i, f, fn);
+    }
     int64_t ok = 0;
     for (int64_t k = 0; k < v->h; k++) {
         eval_test(v, fn, nw, k, val);
@@ -837,18 +860,15 @@ static void cv_item(void *vctx, int64_t order, int thread)
  * the largest, each fit starting from the previous one's solution (what LIBLINEAR's own
  * search of C does): the solution moves little from one C to the next, and the
  * trust-region Newton method converges in a few steps from a close start. A fold's path is
- * one item, so its fits run in a fixed order on any number of threads. Item f = folds
- * (last, the shortest) factorises all the rows for the final fit. */
+ * one item, so its fits run in a fixed order on any number of threads. No item factorises
+ * all the rows (unlike cv_item): on the projection the folds are views of that factor, so
+ * svm_cv() builds it first (pb->shared), or one-vs-one pairs never need it. */
 static void cv_pair_path(cv_ctx *c, int f);
 
 static void cv_path(void *vctx, int64_t f, int thread)
 {
     (void)thread;
     cv_ctx *c = vctx;
-    if (f == c->folds) {
-        build_all(c->pb);
-        return;
-    }
     if (c->pb->pairs) {
         cv_pair_path(c, (int)f);
         return;
@@ -862,7 +882,9 @@ static void cv_path(void *vctx, int64_t f, int thread)
 /* One-vs-one on the projection, fold f: pair by pair, its view (training rows of the pair,
  * every held-out row) and its path of C with warm starts; each candidate's decision values
  * on the held-out rows are kept, and the votes counted once every pair has run. One pair's
- * view is alive at a time. */
+ * view is alive at a time. No stepping stones (cv_fit's PATH_STEP): the pairs' problems
+ * (100-400 rows) are cheap from any start, and stones cost more than they saved (hair_color,
+ * 32x32 pixels, one thread: split seed 4 0.87 -> 0.95 s CPU, seed 5 0.84 -> 1.32 s). */
 static void cv_pair_path(cv_ctx *c, int f)
 {
     svm_problem *pb = c->pb;
@@ -874,15 +896,10 @@ static void cv_pair_path(cv_ctx *c, int f)
         if (c->fold[i] == f) H[h++] = i;
         else T[m++] = i, count[pb->y[i]]++;
     }
-    /* class weights of the fold's training rows, as fit_view() */
-    int present = 0;
-    for (int cl = 0; cl < nclass; cl++) present += count[cl] > 0;
-    double weight[TASK_MAX_CLASSES];
-    for (int cl = 0; cl < nclass; cl++)
-        weight[cl] = p->balanced && count[cl] ? (double)m / ((double)present * (double)count[cl]) : 1.0;
+    double weight[TASK_MAX_CLASSES];            /* of the fold's training rows, as fit_view() */
+    class_weights(count, nclass, p->balanced, weight);
     double *dec = xmalloc(sizeof(double) * (size_t)((int64_t)c->n * nw * h + 1));  /* [cand][pair][row] */
     double *sec = xcalloc((size_t)c->n, sizeof(double)), t0;
-    int64_t len1 = pb->len + 1;
     for (int k = 0, a = 0, b = 1; k < nw; k++) {
         int64_t mab = pair_rows(pb, T, m, a, b, Tab);
         if (!count[a] || !count[b]) {
@@ -890,7 +907,7 @@ static void cv_pair_path(cv_ctx *c, int f)
             for (int ci = 0; ci < c->n; ci++) {
                 for (int64_t j = 0; j < h; j++)
                     dec[((int64_t)ci * nw + k) * h + j] = count[a] ? INFINITY : count[b] ? -INFINITY : 0;
-                pb->cand_sol[(((int64_t)c->order[ci] * c->folds + f) * nw + k) * len1 + pb->len] = NAN;
+                kept_sol(pb, c->order[ci], f, k)[pb->len] = NAN;
             }
         } else {
             t0 = cpu_seconds();
@@ -910,7 +927,7 @@ static void cv_pair_path(cv_ctx *c, int f)
                     eval_test(&pv, g, 1, j, &val);
                     dec[((int64_t)ci * nw + k) * h + j] = val;
                 }
-                pair_row_weights(pb, &pv, g, pb->cand_sol + ((item * nw) + k) * len1);
+                pair_row_weights(pb, &pv, g, kept_sol(pb, i, f, k));
                 sec[ci] += cpu_seconds() - t0;
             }
             free(g);
@@ -964,7 +981,7 @@ void svm_cv(svm_problem *pb, const svm_params *p, const double *C, int n, const 
         die("svm_cv: the Gram matrix is gone (svm_cv after svm_fit)");
     if (!pb->pairs) parallel_for(folds, p->threads, cv_view_item, &ctx);
     if (pb->solver == L2R_L2LOSS_SVC)
-        parallel_for(folds + !(pb->all_ready || pb->pairs), p->threads, cv_path, &ctx);
+        parallel_for(folds, p->threads, cv_path, &ctx);
     else parallel_for(items + !pb->all_ready, p->threads, cv_item, &ctx);
     for (int i = 0; i < n; i++) {
         int64_t ok = 0;
@@ -991,21 +1008,19 @@ void svm_cv(svm_problem *pb, const svm_params *p, const double *C, int n, const 
  * fold models are close to the final one, so the Newton method starts near its end; the
  * start depends only on the cross-validation, not on threads. NULL: start at 0. (One-vs-
  * one on the projection has its own, pair_final.) */
-static warm_start *final_start(const svm_problem *pb, const svm_params *p, double C, int type)
+static warm_start *final_start(const svm_problem *pb, const svm_params *p, double C)
 {
-    if (type != L2R_L2LOSS_SVC || !pb->cand_sol) return NULL;
-    int i = 0;
-    while (i < pb->ncand && pb->cand_C[i] != C) i++;
-    if (i == pb->ncand) return NULL;
+    int i = kept_candidate(pb, C);
+    if (pb->solver != L2R_L2LOSS_SVC || i < 0) return NULL;
     const view *all = &pb->all;
     int nw = pb->nw, nclass = pb->nclass, ok[SVM_MAX_FUNCTIONS];
-    int64_t dim1 = all->dim + 1, len1 = pb->len + 1;
+    int64_t dim1 = all->dim + 1;
     double *g = xcalloc((size_t)(nw * dim1), sizeof(double));
     for (int k = 0; k < nw; k++) {
         double *gk = g + k * dim1;
         ok[k] = 1;
         for (int f = 0; f < pb->folds; f++) {
-            const double *src = pb->cand_sol + (((int64_t)i * pb->folds + f) * nw + k) * len1;
+            const double *src = kept_sol(pb, i, f, k);
             if (isnan(src[pb->len])) ok[k] = 0;
             if (!ok[k]) break;
             for (int64_t j = 0; j <= all->dim; j++) gk[j] += src[j];
@@ -1071,7 +1086,7 @@ static void pair_final(void *vctx, int64_t k, int thread)
     (void)thread;
     pair_final_ctx *c = vctx;
     svm_problem *pb = c->pb;
-    int a = 0, b = 1, nw = pb->nw ? pb->nw : svm_functions(SVM_MULTI_OVO, pb->nclass);
+    int a = 0, b = 1;
     for (int64_t i = 0; i < k; i++)
         if (++b == pb->nclass) b = ++a + 1;
     int64_t len1 = pb->n + 1;
@@ -1092,7 +1107,7 @@ static void pair_final(void *vctx, int64_t k, int thread)
         int ok = 1;
         double *avg = xcalloc((size_t)len1, sizeof(double));
         for (int f = 0; f < pb->folds && ok; f++) {
-            const double *src = pb->cand_sol + (((int64_t)c->cand * pb->folds + f) * nw + k) * len1;
+            const double *src = kept_sol(pb, c->cand, f, k);
             if (isnan(src[pb->n])) ok = 0;
             for (int64_t i = 0; i < len1 && ok; i++) avg[i] += src[i] / pb->folds;
         }
@@ -1122,16 +1137,12 @@ static void pair_final(void *vctx, int64_t k, int thread)
 /* svm_fit for one-vs-one on the projection: the pairs in parallel; w = sum_i a_i z_i. */
 static void fit_pairs(svm_problem *pb, const svm_params *p, double C, svm_model *m)
 {
-    int nclass = pb->nclass, nw = svm_functions(SVM_MULTI_OVO, nclass), present = 0;
+    int nclass = pb->nclass, nw = svm_functions(SVM_MULTI_OVO, nclass);
     int64_t n = pb->n, d = pb->d, count[TASK_MAX_CLASSES] = {0};
     for (int64_t i = 0; i < n; i++) count[pb->y[i]]++;
-    for (int cl = 0; cl < nclass; cl++) present += count[cl] > 0;
     double weight[TASK_MAX_CLASSES];
-    for (int cl = 0; cl < nclass; cl++)
-        weight[cl] = p->balanced && count[cl] ? (double)n / ((double)present * (double)count[cl]) : 1.0;
-    int cand = -1;
-    for (int i = 0; pb->cand_sol && i < pb->ncand && cand < 0; i++)
-        if (pb->cand_C[i] == C) cand = i;
+    class_weights(count, nclass, p->balanced, weight);
+    int cand = kept_candidate(pb, C);
     pair_final_ctx ctx = {pb, p, C, cand, count, weight, xcalloc((size_t)(nw * (n + 1)), sizeof(double)),
                           xcalloc((size_t)nw, sizeof(int64_t))};
     parallel_for(nw, p->threads, pair_final, &ctx);
@@ -1165,7 +1176,7 @@ void svm_fit(svm_problem *pb, const svm_params *p, double C, svm_model *m)
     const view *all = &pb->all;
     int nclass = pb->nclass, nw = svm_functions(p->multi, nclass);
     int64_t d = pb->d, dim1 = all->dim + 1;
-    warm_start *start = final_start(pb, p, C, pb->solver);
+    warm_start *start = final_start(pb, p, C);
     double *v = fit_view(all, p, nclass, pb->solver, C, (unsigned)(p->seed * 1000003u + 999983u),
                          p->threads, start);
     warm_free(start);

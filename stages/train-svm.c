@@ -409,8 +409,9 @@ static void curve_point(void *vctx, int64_t item, int thread)
 }
 
 /* Writes n_train,train_accuracy,val_accuracy for fractions 1/P, 2/P, ..., 1 of the training
- * rows. The last point is the final model itself (refitting it on all rows would give the
- * same bits), so its val_accuracy is the one train-svm reports. */
+ * rows. The last point is the final model itself, not a refit (the primal's final fit starts
+ * from the cross-validation's solutions, a refit from zero would differ within the solver's
+ * tolerance), so its val_accuracy is the one train-svm reports. */
 static void learning_curve(const options *o, const train_input *in, const float *raw, double C,
                            const svm_model *final)
 {
