@@ -332,13 +332,6 @@ static double search_c(const options *o, svm_problem *pb, const labelled *train)
 
 /* CPU seconds of the whole process (every thread): on a loaded machine a fairer measure
  * than the wall clock. */
-static double process_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ------------------------------------------------------------------ learning curve */
 
 /* --learning-curve: the chosen C refitted on growing stratified subsets of the training rows.
@@ -417,7 +410,7 @@ static void learning_curve(const options *o, const train_input *in, const float 
 {
     const labelled *tr = &in->train;
     int points = o->curve_points;
-    double t0 = now_seconds(), cpu0 = process_cpu();
+    double t0 = now_seconds(), cpu0 = process_cpu_seconds();
     curve_ctx c = {o, in, raw, xmalloc(sizeof(int64_t) * (size_t)tr->n), {0}, C,
                    xcalloc((size_t)points, sizeof(int64_t)), xcalloc((size_t)points, sizeof(int64_t)),
                    xcalloc((size_t)points, sizeof(int64_t))};
@@ -448,7 +441,7 @@ static void learning_curve(const options *o, const train_input *in, const float 
     }
     out_commit(&f);
     fprintf(stderr, "train-svm: learning curve of %d points in %.2f s (cpu %.2f s)\n", points,
-            now_seconds() - t0, process_cpu() - cpu0);
+            now_seconds() - t0, process_cpu_seconds() - cpu0);
     free(c.rank);
     free(c.n);
     free(c.ok_train);
@@ -468,7 +461,7 @@ static void train_mode(const options *o)
         raw = xmalloc(sizeof(float) * (size_t)(n * d));
         memcpy(raw, in.tr.x, sizeof(float) * (size_t)(n * d));
     }
-    double t0 = now_seconds(), cpu0 = process_cpu();
+    double t0 = now_seconds(), cpu0 = process_cpu_seconds();
     svm_model m = {0};
     svm_fit_scaler(&m, in.tr.x, n, d);
     for (int64_t i = 0; i < n; i++) svm_scale_row(&m, in.tr.x + i * d, in.tr.x + i * d);
@@ -489,7 +482,7 @@ static void train_mode(const options *o)
     double t2 = now_seconds();
     fprintf(stderr, "train-svm: refit C=%.4e on %" PRId64 " rows (%" PRId64 " features) in %.2f s; "
             "training time %.2f s (cpu %.2f s)\n", C, n, svm_problem_dim(pb), t2 - t1, t2 - t0,
-            process_cpu() - cpu0);
+            process_cpu_seconds() - cpu0);
     svm_problem_free(pb);
     snprintf(m.task, sizeof m.task, "%s", o->task ? o->task->name : "");
     m.ndim = in.h.ndim;
