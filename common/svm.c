@@ -709,13 +709,15 @@ static void pair_fit(const view *pv, const svm_params *p, int a, int b, double w
     free(y);
 }
 
-/* Row weights of a pair's function g (in pv's basis) into out (len + 1, zero elsewhere). */
+/* Row weights of a pair's function g (in pv's basis) into out (n + 1: a weight per row of
+ * the problem, zero off the pair, then the bias). n, not pb->len: svm_cv sets len, and a
+ * fit at a given C (--c) never runs it - the bias then landed on row 0's weight. */
 static void pair_row_weights(const svm_problem *pb, const view *pv, const double *g, double *out)
 {
     double *a = xmalloc(sizeof(double) * (size_t)(pv->m + 1));
     view_unproject(pv, g, a);
     for (int64_t t = 0; t < pv->m; t++) out[pv->orig[t]] = a[t];
-    out[pb->len] = g[pv->dim];
+    out[pb->n] = g[pv->dim];
     free(a);
 }
 

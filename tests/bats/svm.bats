@@ -208,6 +208,14 @@ count() { awk -F, -v c="$2" 'NR > 1 && $2 == c' "$1" | wc -l; }
     grep -q "^multi ovo$" m.txt
     train-svm --train s/train.csv --c 1 --multi ovr --save m2.txt "$D/hair.npy" 2> /dev/null
     grep -q "^functions 6$" m2.txt
+    # a given C (no search: --c, and every learning-curve point) on the span of the rows:
+    # the pairs' biases as without the projection (such a fit once wrote every pair's bias
+    # over row 0's weight - biases 0, and hair colour's raw-pixel curve read 0.10 at the end)
+    train-svm --train s/train.csv --c 1 --project on --save pon.txt "$D/hair.npy" 2> pon.log
+    train-svm --train s/train.csv --c 1 --project off --save poff.txt "$D/hair.npy" 2> /dev/null
+    grep -q "span projection" pon.log
+    paste -d' ' <(grep '^bias' pon.txt | tr ' ' '\n') <(grep '^bias' poff.txt | tr ' ' '\n') |
+        awk 'NR > 1 { n++; d = $1 - $2; if (d > 0.03 || d < -0.03) bad++ } END { exit bad || n != 15 }'
     # saved multi-class models predict what the trained ones did
     train-svm --train s/train.csv --save m3.txt --predict -o now.csv "$D/hair.npy" 2> /dev/null
     train-svm --load m3.txt --predict -o later.csv "$D/hair.npy"
