@@ -2,7 +2,7 @@
  * validation after every epoch, early stopping, learning curves and test predictions.
  *
  *   train-cnn [OPTIONS] --split DIR -o MODEL.weights [IMAGES]
- *   train-cnn --predict --load MODEL.weights --cfg MODEL.weights.cfg [--split DIR] [IMAGES]
+ *   train-cnn --predict --load MODEL.weights [--load MODEL2.weights ...] [--split DIR] [IMAGES]
  *
  * IMAGES is a decode stream (u8, S x S x 3; default stdin). DIR holds train.csv, val.csv and
  * optionally test.csv (`file_name,label`, label = class index) as written by `split`.
@@ -30,7 +30,7 @@
 static void usage(void)
 {
     printf("Usage: train-cnn [OPTIONS] --split DIR -o MODEL [IMAGES]\n"
-           "       train-cnn --predict --load MODEL --cfg MODEL.cfg [--split DIR] [IMAGES]\n"
+           "       train-cnn --predict --load MODEL [--load MODEL2 ...] [--split DIR] [IMAGES]\n"
            "Train the network of a Darknet cfg on a decode stream (IMAGES, default stdin):\n"
            "Adam or SGD, validation after each epoch, early stopping on validation loss,\n"
            "then the best epoch's weights are saved and the test rows predicted.\n\n"
@@ -71,8 +71,11 @@ static void usage(void)
            "      --plot FILE        the curves as a PNG (gnuplot)\n"
            "Prediction only\n"
            "      --predict          no training: predict test rows (or every row without\n"
-           "                         --split/--test) with --load WEIGHTS and --cfg\n"
-           "      --load FILE        weights to start from (training) or to predict with\n"
+           "                         --split/--test) with the weights of --load\n"
+           "      --load FILE        weights to start from (training) or to predict with;\n"
+           "                         with --predict, its cfg is --cfg, else FILE.cfg. Given\n"
+           "                         up to 16 times: an ensemble, the mean of the models'\n"
+           "                         softmax (each model its own FILE.cfg and TTA)\n"
            "Other\n"
            "  -j, --threads N        threads (default: all cores)\n"
            "      --plain            Darknet's own kernels and SGD update path (benchmarks)\n"
@@ -199,11 +202,9 @@ static void predict_set(dn_net *net, const split_set *s, int tta, float *probs)
     free(mirror);
 }
 
-/* Mean cross-entropy and accuracy of the network (inference mode) on a set. */
-static score evaluate(dn_net *net, const split_set *s, int tta, float *probs)
+/* Mean cross-entropy and accuracy of class probabilities against a set's labels. */
+static score score_probs(const split_set *s, const float *probs, int K)
 {
-    int K = dn_outputs(net);
-    predict_set(net, s, tta, probs);
     double loss = 0;
     int64_t ok = 0;
     for (int64_t i = 0; i < s->n; i++) {
@@ -215,6 +216,13 @@ static score evaluate(dn_net *net, const split_set *s, int tta, float *probs)
     }
     score r = {s->n ? loss / s->n : 0, s->n ? (double)ok / s->n : 0};
     return r;
+}
+
+/* Mean cross-entropy and accuracy of the network (inference mode) on a set. */
+static score evaluate(dn_net *net, const split_set *s, int tta, float *probs)
+{
+    predict_set(net, s, tta, probs);
+    return score_probs(s, probs, dn_outputs(net));
 }
 
 static void write_predictions(const char *path, const split_set *s, const float *probs, int K)
@@ -262,15 +270,6 @@ static void plot_curves(const char *csv, const char *final_png)
     }
 }
 
-/* CPU seconds used by the process so far (all threads): with other jobs on the machine,
- * CPU time per image is a steadier measure of our work than wall time. */
-static double cpu_seconds(void)
-{
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (double)u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec + u.ru_stime.tv_usec * 1e-6;
-}
-
 /* ------------------------------------------------------------------ augmentation */
 
 /* The random variant of one training image, drawn from r in a fixed order (flip, shift,
@@ -295,6 +294,64 @@ static int cfg_option(const dn_net *net, const char *cfg, const char *key, int d
     int v = dn_net_option(net, key, def);
     if (v < 0 || v > hi) die("%s: [net] %s=%d, expected 0..%d", cfg, key, v, hi);
     return v;
+}
+
+/* ------------------------------------------------------------------ prediction only */
+
+enum { MAX_MODELS = 16 };  /* members of an ensemble (--load given several times) */
+
+/* Class probabilities of set s from the saved models loads[0..n-1]: one model's softmax, or
+ * for an ensemble the mean of its members' (each with its own cfg, WEIGHTS.cfg, and its own
+ * test-time mirroring). Averaging probabilities rather than votes keeps a confident member's
+ * say and gives two members no ties. Writes the predictions CSV; with labels (a test list),
+ * reports accuracy and loss of the mean. */
+static void predict_only(const char **loads, int n, const char *cfg, int batch, int tta_opt,
+                         uint64_t seed, int verbose, int quiet, const split_set *s,
+                         const char *labelled, int S, const char *pred_path)
+{
+    float *probs = NULL, *member = NULL;
+    int K = 0;
+    double t0 = now_seconds();
+    for (int m = 0; m < n; m++) {
+        char *own = cfg ? xstrdup(cfg) : xmalloc(strlen(loads[m]) + 5);
+        if (!cfg) sprintf(own, "%s.cfg", loads[m]);
+        if (!file_exists(own)) die("%s: no such cfg (the one train-cnn saved beside %s)", own, loads[m]);
+        dn_cfg_opts o = {.batch = batch};
+        dn_net *net = dn_load_opts(own, loads[m], &o, seed);
+        if (dn_width(net) != S || dn_height(net) != S)
+            die("images are %dx%d but the network in %s takes %dx%d", S, S, own, dn_width(net), dn_height(net));
+        if (m == 0) {
+            K = dn_outputs(net);
+            probs = xcalloc((size_t)(s->n ? s->n : 1) * K, sizeof(float));
+            member = xmalloc(sizeof(float) * (size_t)(s->n ? s->n : 1) * K);
+        } else if (dn_outputs(net) != K) {
+            die("%s has %d outputs but %s has %d: an ensemble needs models of one task", own,
+                dn_outputs(net), loads[0], K);
+        }
+        if (verbose) dn_describe(net, stderr);
+        if (labelled)
+            for (int64_t i = 0; i < s->n; i++)
+                if (s->label[i] >= K) die("%s: label %d but the network has %d classes", labelled, s->label[i], K);
+        int tta = tta_opt >= 0 ? tta_opt : dn_net_option(net, "tta", 0) != 0;
+        predict_set(net, s, tta, member);
+        size_t len = (size_t)s->n * K;
+        for (size_t i = 0; i < len; i++) probs[i] += member[i] / n;
+        dn_free(net);
+        free(own);
+    }
+    if (!quiet) {
+        if (labelled) {
+            score r = score_probs(s, probs, K);
+            fprintf(stderr, "%s: %lld test images, accuracy %.4f, loss %.4f (%d model%s, %.1f s)\n", err_prog(),
+                    (long long)s->n, r.acc, r.loss, n, n > 1 ? "s" : "", now_seconds() - t0);
+        } else {
+            fprintf(stderr, "%s: %lld images predicted (%d model%s, %.1f s)\n", err_prog(), (long long)s->n, n,
+                    n > 1 ? "s" : "", now_seconds() - t0);
+        }
+    }
+    write_predictions(pred_path, s, probs, K);
+    free(member);
+    free(probs);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -341,7 +398,9 @@ int main(int argc, char **argv)
         {"verbose", no_argument, 0, 'v'},           {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *split_dir = NULL, *train_csv = NULL, *val_csv = NULL, *test_csv = NULL;
-    const char *model = NULL, *pred_path = "-", *curves = NULL, *plot = NULL, *load = NULL;
+    const char *model = NULL, *pred_path = "-", *curves = NULL, *plot = NULL;
+    const char *loads[MAX_MODELS];
+    int nload = 0;
     char *cfg = NULL;
     int epochs = 50, patience = -1, batch = 32, flip = -1, predict = 0, plain = 0, verbose = 0;
     int threads = 0, translate = -1, zoom = -1, tta = -1, plateau = -1;
@@ -375,7 +434,10 @@ int main(int argc, char **argv)
         case O_CURVES: curves = optarg; break;
         case O_PLOT: plot = optarg; break;
         case O_PREDICT: predict = 1; break;
-        case O_LOAD: load = optarg; break;
+        case O_LOAD:
+            if (nload == MAX_MODELS) die_usage("at most %d --load", MAX_MODELS);
+            loads[nload++] = optarg;
+            break;
         case 'j': threads = (int)parse_long(optarg, "--threads", 1, 64); break;
         case O_PLAIN: plain = 1; break;
         case 'v': verbose = 1; break;
@@ -396,13 +458,14 @@ int main(int argc, char **argv)
         }
     }
     if (predict) {
-        if (!load) die_usage("--predict needs --load WEIGHTS");
-        if (!cfg) die_usage("--predict needs --cfg (the MODEL.cfg saved with the weights)");
+        if (!nload) die_usage("--predict needs --load WEIGHTS");
+        if (nload > 1 && cfg) die_usage("an ensemble (several --load) takes each model's cfg from WEIGHTS.cfg: drop --cfg");
     } else {
         if (!train_csv || !val_csv) die_usage("training needs --split DIR (or --train and --val)");
         if (!model) die_usage("training needs -o/--model FILE for the weights");
+        if (nload > 1) die_usage("training starts from at most one --load");
     }
-    if (!cfg) cfg = default_cfg(argv[0]);
+    if (!cfg && !predict) cfg = default_cfg(argv[0]);
     int quiet = getenv("FP_QUIET") != NULL && !verbose;
     dn_verbose(verbose);
     dn_fast_threads(threads);
@@ -428,29 +491,11 @@ int main(int argc, char **argv)
     if (classes < 2 && !predict) classes = 2;
 
     if (predict) {
-        dn_cfg_opts o = {.batch = batch};
-        dn_net *net = dn_load_opts(cfg, load, &o, seed);
-        if (dn_width(net) != S || dn_height(net) != S)
-            die("images are %dx%d but the network in %s takes %dx%d", S, S, cfg, dn_width(net), dn_height(net));
-        if (verbose) dn_describe(net, stderr);
-        if (tta < 0) tta = dn_net_option(net, "tta", 0) != 0;
-        split_set *s = test_csv ? &test : &all;
-        int K = dn_outputs(net);
-        float *probs = xmalloc(sizeof(float) * (size_t)(s->n ? s->n : 1) * K);
-        double t0 = now_seconds();
-        if (test_csv) {
-            for (int64_t i = 0; i < s->n; i++)
-                if (s->label[i] >= K) die("%s: label %d but the network has %d classes", test_csv, s->label[i], K);
-            score r = evaluate(net, s, tta, probs);
-            if (!quiet) fprintf(stderr, "%s: %lld test images, accuracy %.4f, loss %.4f (%.1f s)\n", err_prog(), (long long)s->n, r.acc, r.loss, now_seconds() - t0);
-        } else {
-            predict_set(net, s, tta, probs);
-            if (!quiet) fprintf(stderr, "%s: %lld images predicted (%.1f s)\n", err_prog(), (long long)s->n, now_seconds() - t0);
-        }
-        write_predictions(pred_path, s, probs, K);
-        free(probs);
-        dn_free(net);
+        predict_only(loads, nload, cfg, batch, tta, seed, verbose, quiet, test_csv ? &test : &all,
+                     test_csv, S, pred_path);
         free(store);
+        free(cfg);
+        for (int k = 0; k < 3; k++) free(owned[k]);
         return 0;
     }
 
@@ -459,7 +504,7 @@ int main(int argc, char **argv)
 
     /* ---- network ---- */
     dn_cfg_opts o = {.batch = batch, .height = S, .width = S, .channels = 3, .classes = classes};
-    dn_net *net = dn_load_opts(cfg, load, &o, seed);
+    dn_net *net = dn_load_opts(cfg, nload ? loads[0] : NULL, &o, seed);
     if (dn_outputs(net) != classes)
         die("the network in %s ends with %d outputs, not the %d classes (is its last layer [softmax]?)", cfg, dn_outputs(net), classes);
     if (lr > 0) dn_set_lr(net, (float)lr);
@@ -515,7 +560,7 @@ int main(int argc, char **argv)
     int best_epoch = 0, since = 0, since_lr = 0, epoch;
     score best_val = {0, 0};
     for (epoch = 1; epoch <= epochs; epoch++) {
-        double t0 = now_seconds(), c0 = cpu_seconds();
+        double t0 = now_seconds(), c0 = process_cpu_seconds();
         rng_shuffle(&r, perm, train.n);
         int64_t steps = (train.n + batch - 1) / batch, ok = 0;
         double loss = 0;
@@ -542,7 +587,7 @@ int main(int argc, char **argv)
             if (!quiet) progress_update(&bar, (st + 1) * batch < train.n ? (st + 1) * batch : train.n);
         }
         if (!quiet) progress_clear(&bar);  /* the epoch's line follows */
-        double t_train = now_seconds() - t0, c_train = cpu_seconds() - c0;
+        double t_train = now_seconds() - t0, c_train = process_cpu_seconds() - c0;
         t_train_total += t_train;
         score tr = {loss / (double)(steps * batch), (double)ok / train.n};
         score va = evaluate(net, &val, tta, probs);

@@ -137,6 +137,34 @@ accuracy() {
     [ "$(sed -n 2p all.csv | cut -d, -f1)" = img1 ]
 }
 
+@test "train-cnn --predict with several --load: an ensemble, the mean of the members' softmax" {
+    for s in 1 2; do
+        train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o m$s.weights --epochs 2 --patience 0 \
+            --seed $s "$D/img.npy" > /dev/null
+        train-cnn --predict --load m$s.weights --split "$D/split" "$D/img.npy" > p$s.csv
+    done
+    # one model without --cfg: its own MODEL.cfg, the same as naming it
+    train-cnn --predict --load m1.weights --cfg m1.weights.cfg --split "$D/split" "$D/img.npy" > named.csv
+    cmp p1.csv named.csv
+    ! cmp -s p1.csv p2.csv || false
+    env -u FP_QUIET train-cnn --predict --load m1.weights --load m2.weights --split "$D/split" \
+        "$D/img.npy" > ens.csv 2> ens.log
+    grep -q "48 test images, accuracy .*(2 models" ens.log
+    [ "$(wc -l < ens.csv)" -eq 49 ]
+    # score = mean probability of class 1 (each printed to 1e-6), predicted = the larger class
+    paste -d, p1.csv p2.csv ens.csv | awk -F, 'NR == 1 { next }
+        { n++; m = ($3 + $6) / 2; d = $9 - m; if (d > 2e-6 || d < -2e-6) bad++
+          if ($7 != $1 || $8 != ($9 > 0.5)) bad++ }
+        END { exit bad || n != 48 }'
+    run train-cnn --predict --load m1.weights --load m2.weights --cfg m1.weights.cfg "$D/img.npy"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"drop --cfg"* ]]
+    cp m2.weights lone.weights
+    run train-cnn --predict --load m1.weights --load lone.weights "$D/img.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"lone.weights.cfg: no such cfg"* ]]
+}
+
 @test "train-cnn: early stopping on validation loss restores the best epoch's weights" {
     train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o m.weights --epochs 12 \
         --patience 2 --lr 0.01 --curves c.csv "$D/img.npy" > /dev/null
