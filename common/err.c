@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *prog = "facepipe";
@@ -147,6 +148,14 @@ outfile out_open(const char *path)
         return o;
     }
     o.path = xstrdup(path);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) die("cannot write %s: it is a directory", path);
+        o.direct = 1;
+        o.fp = fopen(path, "wb");
+        if (!o.fp) die("cannot open %s: %s", path, strerror(errno));
+        return o;
+    }
     size_t n = strlen(path) + 32;
     o.tmp = xmalloc(n);
     snprintf(o.tmp, n, "%s.tmp.%ld", path, (long)getpid());
@@ -168,7 +177,13 @@ void out_commit(outfile *o)
 {
     if (!o->fp) return;
     int bad = ferror(o->fp);
-    if (o->path) {
+    if (o->direct) {
+        if (fclose(o->fp) != 0) bad = 1;
+        o->fp = NULL;
+        if (bad) die("write error on %s: %s", o->path, strerror(errno));
+        free(o->path);
+        o->path = NULL;
+    } else if (o->path) {
         pending_remove(o->tmp);
         if (fclose(o->fp) != 0) bad = 1;
         o->fp = NULL;
@@ -194,7 +209,11 @@ void out_commit(outfile *o)
 void out_abort(outfile *o)
 {
     if (!o->fp) return;
-    if (o->path) {
+    if (o->direct) {
+        fclose(o->fp);
+        free(o->path);
+        o->path = NULL;
+    } else if (o->path) {
         pending_remove(o->tmp);
         fclose(o->fp);
         unlink(o->tmp);

@@ -38,11 +38,14 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 /* Atomic output files: write to "PATH.tmp.<pid>", rename to PATH on commit, so a killed or
- * failing stage never leaves a partial PATH behind. "-" means stdout (no rename). */
+ * failing stage never leaves a partial PATH behind. "-" means stdout (no rename); so does an
+ * existing PATH that is not a regular file (/dev/null, /dev/stdout, a FIFO): written in place,
+ * as renaming over it would replace the device or pipe with a plain file. */
 typedef struct {
     FILE *fp;
     char *path;    /* final name, NULL for stdout */
-    char *tmp;     /* temporary name, NULL for stdout */
+    char *tmp;     /* temporary name, NULL for stdout and direct */
+    int direct;    /* path is written in place (not a regular file) */
 } outfile;
 outfile out_open(const char *path);          /* dies on failure */
 void out_commit(outfile *o);                 /* flush, fsync-free close, rename; dies on I/O error */

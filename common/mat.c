@@ -511,7 +511,7 @@ mat_writer *mat_create(const char *path, const mat_header *h)
     w->out = out_open(path);
     w->fp = w->out.fp;
     w->rowbuf = xmalloc(row_bytes(h));
-    if (h->rows == MAT_ROWS_UNKNOWN && !w->out.path) {
+    if (h->rows == MAT_ROWS_UNKNOWN && (!w->out.path || w->out.direct)) {
         /* A pipe cannot be rewound: keep the rows aside until the count is known. */
         w->spool = 1;
         w->fp = tmpfile();

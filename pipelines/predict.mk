@@ -140,6 +140,9 @@ $(PREDICT_DIR)/hand.npy: $(PREDICT_DIR)/images-s$(SIZE).npy bin/extract-features
 
 # ---- per task: features, classifier, assignment format ----
 predict_model = $(PREDICT_FROM)/$(1)/$(if $(filter cnn,$(2)),cnn/model.weights,$(2)/model.txt)
+# The networks of task $(1)'s CNN: those its test report came from (cnn/members.txt, an
+# ensemble when CNN_MEMBERS > 1), else the one network.
+predict_cnn_nets = $(addprefix $(PREDICT_FROM)/$(1)/cnn/,$(or $(shell cat $(PREDICT_FROM)/$(1)/cnn/members.txt 2>/dev/null),model.weights))
 
 # Inputs of task $(1) with choice $(2) (the words of predict_select).
 predict_inputs = $(strip $(PREDICT_DIR)/files.csv $(PREDICT_DIR)/task_$(call predict_num,$(1)).choice \
@@ -158,11 +161,12 @@ predict_command = $(strip \
     | bin/train-svm --load $(PREDICT_FROM)/$(1)/transfer/model.txt --predict) \
   $(if $(filter backbone,$(word 4,$(2))),bin/extract-features --cfg $(word 5,$(2)) $(if $(filter-out -,$(word 6,$(2))),--weights $(word 6,$(2))) \
     $(PREDICT_DIR)/images-s$(SIZE).npy | bin/train-svm --load $(PREDICT_FROM)/$(1)/transfer/model.txt --predict) \
-  $(if $(filter cnn,$(word 4,$(2))),bin/train-cnn --predict --load $(PREDICT_FROM)/$(1)/cnn/model.weights \
-    --cfg $(PREDICT_FROM)/$(1)/cnn/model.weights.cfg $(PREDICT_DIR)/images-s$(word 5,$(2)).npy))
+  $(if $(filter cnn,$(word 4,$(2))),bin/train-cnn --predict $(addprefix --load ,$(call predict_cnn_nets,$(1))) \
+    $(PREDICT_DIR)/images-s$(word 5,$(2)).npy))
 
-# The files whose change means new predictions: the model, and the CNN behind CNN codes.
-predict_watched = $(call predict_model,$(1),$(word 1,$(2))) \
+# The files whose change means new predictions: the model (every network of a CNN
+# ensemble), and the CNN behind CNN codes.
+predict_watched = $(if $(filter cnn,$(word 1,$(2))),$(call predict_cnn_nets,$(1)),$(call predict_model,$(1),$(word 1,$(2)))) \
   $(if $(filter codes,$(word 4,$(2))),$(PREDICT_FROM)/$(1)/cnn/model.weights) \
   $(if $(filter backbone,$(word 4,$(2))),$(word 5,$(2)) $(filter-out -,$(word 6,$(2))))
 

@@ -43,7 +43,7 @@ SELECTED := $(if $(task),$(task),$(TASKS))
 # trained again. (Its run.csv, judged before, follows on the next make.)
 svm:      $(foreach f,run.csv curves.png train.time predict.time,$(SELECTED:%=$(TASKS_ROOT)/%/svm/$(f)))
 transfer: $(foreach f,run.csv curves.png train.time predict.time,$(SELECTED:%=$(TASKS_ROOT)/%/transfer/$(f)))
-cnn:      $(foreach f,run.csv train.time predict.time,$(SELECTED:%=$(TASKS_ROOT)/%/cnn/$(f)))
+cnn:      $(foreach f,run.csv train.time predict.time $(cnn_extra:%=member-%/train.time),$(SELECTED:%=$(TASKS_ROOT)/%/cnn/$(f)))
 tasks:    svm transfer cnn
 	@$(MAKE) -s summary
 
@@ -149,31 +149,65 @@ $(FILTER_DIR)/images$(CNN_SIZE).npy: $(DATA)/attribute_list.csv bin/decode | $(F
 
 CNN_IMAGES := $(if $(filter $(CNN_SIZE),$(SIZE)),$(FILTER_DIR)/images.npy,$(FILTER_DIR)/images$(CNN_SIZE).npy)
 
-# Training (its own test predictions, on stdout, are not kept: pred.csv comes from the
-# saved weights below, which also times the prediction). Its per-epoch log goes to
-# train.log whatever FP_QUIET says.
+# CNN_MEMBERS=N: N networks per task, and the test rows (and `make predict`) by the mean of
+# their softmax (train-cnn --predict with N --load). Network 1 is cnn/model.weights, seed
+# SEED (the transfer method's codes come from it); network k >= 2 is cnn/member-k/, trained
+# the same way with seed SEED + 1000 (k - 1). cnn/members.txt lists the networks of the
+# ensemble (rewritten only when CNN_MEMBERS changes): pred.csv, run.csv and make predict
+# follow it. docs/train-cnn.md, "Seeds and ensembles", has what it buys.
+CNN_MEMBERS ?= 1
+ifeq ($(shell [ "$(CNN_MEMBERS)" -ge 1 ] 2>/dev/null && [ "$(CNN_MEMBERS)" -le 16 ] && echo ok),)
+$(error CNN_MEMBERS '$(CNN_MEMBERS)': expected a whole number of networks, 1 to 16)
+endif
+cnn_extra := $(if $(filter-out 1,$(CNN_MEMBERS)),$(shell seq 2 $(CNN_MEMBERS)))
+cnn_nets   = $(TASKS_ROOT)/$(1)/cnn/model.weights $(foreach k,$(cnn_extra),$(TASKS_ROOT)/$(1)/cnn/member-$(k)/model.weights)
+
+# Training network $@ of task $(1) with seed $(2) (its own test predictions, on stdout, are
+# not kept: pred.csv comes from the saved weights below, which also times the prediction).
+# Its per-epoch log goes to train.log whatever FP_QUIET says.
+define cnn_train
+@mkdir -p $(@D)
+@$(call timed,$(@D)/train.time,env -u FP_QUIET bin/train-cnn --cfg $(CNN_CFG) --split $(TASKS_ROOT)/$(1)/split \
+  --seed $(2) --epochs $(CNN_EPOCHS) -o $@ --curves $(@D)/curves.csv --plot $(@D)/curves.png \
+  $< > /dev/null,$(@D)/train.log)
+@echo "$(patsubst $(TASKS_ROOT)/%/model.weights,%,$@): $$(grep -o 'best epoch.*' $(@D)/train.log | cut -d';' -f1)"
+endef
+
 $(TASKS_ROOT)/%/cnn/model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(CNN_CFG) bin/train-cnn
-	@mkdir -p $(@D)
-	@$(call timed,$(@D)/train.time,env -u FP_QUIET bin/train-cnn --cfg $(CNN_CFG) --split $(TASKS_ROOT)/$*/split \
-	  --seed $(SEED) --epochs $(CNN_EPOCHS) -o $@ --curves $(@D)/curves.csv --plot $(@D)/curves.png \
-	  $< > /dev/null,$(@D)/train.log)
-	@echo "$*/cnn: $$(grep -o 'best epoch.*' $(@D)/train.log | cut -d';' -f1)"
+	$(call cnn_train,$*,$(SEED))
+
+define cnn_member_rule
+$(TASKS_ROOT)/%/cnn/member-$(1)/model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(CNN_CFG) bin/train-cnn
+	$$(call cnn_train,$$*,$(2))
+endef
+$(foreach k,$(cnn_extra),$(eval $(call cnn_member_rule,$(k),$(shell expr $(SEED) + 1000 \* $(k) - 1000))))
 
 # The training recipe writes train.time right after the weights. A CNN trained before
 # train.time existed, or killed between saving its weights and its last log line, gets its
 # times from its train.log instead of hours of training again: the wall clock train-cnn
 # printed ("N s in all") - or, when that line never came, the sum of its epochs' wall times
 # (a lower bound: setup and the final test pass are missing) - and the CPU seconds of its
-# epochs.
-$(TASKS_ROOT)/%/cnn/train.time: $(TASKS_ROOT)/%/cnn/model.weights
+# epochs. (Any directory with model.weights: the CNN and its ensemble members.)
+$(TASKS_ROOT)/%/train.time: $(TASKS_ROOT)/%/model.weights
 	@[ -f $@ ] && [ $@ -nt $< ] || { awk '/ s in all/ { w = $$0; sub(/ s in all.*/, "", w); sub(/.* /, "", w) } \
 	  /^train-cnn: epoch .*cpu / { c = $$0; sub(/.*cpu /, "", c); cpu += c + 0; e = $$0; sub(/.*, epoch /, "", e); ep += e + 0 } \
 	  END { if (w == "") w = ep; if (w + 0 <= 0) exit 1; printf "%s %.2f 0\n", w, cpu }' $(@D)/train.log > $@.tmp && mv $@.tmp $@ \
 	  || { rm -f $@.tmp; echo "$@: no times in $(@D)/train.log; remove $< to train again" >&2; exit 1; }; }
 
-$(TASKS_ROOT)/%/cnn/pred.csv $(TASKS_ROOT)/%/cnn/predict.time: $(TASKS_ROOT)/%/cnn/model.weights $(CNN_IMAGES)
-	@$(call timed,$(@D)/predict.time,bin/train-cnn --predict --load $< --cfg $<.cfg \
+$(TASKS_ROOT)/%/cnn/members.txt: FORCE
+	@mkdir -p $(@D)
+	@echo "$(patsubst $(TASKS_ROOT)/$*/cnn/%,%,$(call cnn_nets,$*))" | $(call replace_if_changed,$@)
+
+# The test rows by the ensemble (one network: the network); for an ensemble also the
+# validation rows (val-pred.csv; val-ensemble.log has the accuracy run.csv reports),
+# outside the timed prediction.
+$(TASKS_ROOT)/%/cnn/pred.csv $(TASKS_ROOT)/%/cnn/predict.time: $(call cnn_nets,%) $(TASKS_ROOT)/%/cnn/members.txt $(CNN_IMAGES)
+	@$(call timed,$(@D)/predict.time,bin/train-cnn --predict $(addprefix --load ,$(call cnn_nets,$*)) \
 	  --split $(TASKS_ROOT)/$*/split --predictions $(@D)/pred.csv $(CNN_IMAGES),$(@D)/predict.log)
+	@rm -f $(@D)/val-ensemble.log $(@D)/val-pred.csv
+	@$(if $(cnn_extra),env -u FP_QUIET bin/train-cnn --predict $(addprefix --load ,$(call cnn_nets,$*)) \
+	  --test $(TASKS_ROOT)/$*/split/val.csv --predictions $(@D)/val-pred.csv $(CNN_IMAGES) 2> $(@D)/val-ensemble.log \
+	  || { cat $(@D)/val-ensemble.log >&2; exit 1; })
 
 # ---- reports (every method) ----
 $(TASKS_ROOT)/%/report.txt: $(TASKS_ROOT)/%/pred.csv bin/evaluate
@@ -182,22 +216,28 @@ $(TASKS_ROOT)/%/report.txt: $(TASKS_ROOT)/%/pred.csv bin/evaluate
 	@echo "$(patsubst $(TASKS_ROOT)/%/report.txt,%,$@): accuracy $$(grep '^accuracy,' $(@D)/metrics.csv | cut -d, -f2)"
 
 # ---- run.csv (every method) ----
+# An ensemble's (CNN_MEMBERS > 1): the validation accuracy of the mean softmax; training
+# times summed over its networks.
+$(foreach t,$(TASKS),$(eval $(TASKS_ROOT)/$(t)/cnn/run.csv: $(foreach k,$(cnn_extra),$(TASKS_ROOT)/$(t)/cnn/member-$(k)/train.time)))
 $(TASKS_ROOT)/%/run.csv: $(TASKS_ROOT)/%/report.txt $(TASKS_ROOT)/%/train.time $(TASKS_ROOT)/%/predict.time
-	@m=$(notdir $*); \
-	if [ $$m = cnn ]; then \
+	@m=$(notdir $*); times="$(@D)/train.time"; \
+	if [ $$m = cnn ] && [ -n "$(cnn_extra)" ]; then \
+	  va=$$(sed -n 's/.* test images, accuracy \([0-9.]*\),.*/\1/p' $(@D)/val-ensemble.log); \
+	  times="$(@D)/train.time $(cnn_extra:%=$(@D)/member-%/train.time)"; \
+	elif [ $$m = cnn ]; then \
 	  va=$$(awk -F, 'NR > 1 && (NR == 2 || $$4 < best) { best = $$4; acc = $$5 } END { print acc }' $(@D)/curves.csv); \
 	else \
 	  va=$$(sed -n 's/^train-svm: validation accuracy \([0-9.]*\).*/\1/p' $(@D)/train.log); \
 	fi; \
 	case $$m in \
 	  svm) f="raw pixels $(SVM_SIZE)x$(SVM_SIZE)x3 standardised" ;; \
-	  cnn) f="pixels $(CNN_SIZE)x$(CNN_SIZE)x3 / 255 into $(CNN_CFG)" ;; \
+	  cnn) f="pixels $(CNN_SIZE)x$(CNN_SIZE)x3 / 255 into $(CNN_CFG)$(if $(cnn_extra), (ensemble of $(CNN_MEMBERS) networks; mean softmax))" ;; \
 	  *) f=$$(tr ',' ';' < $(@D)/features.txt) ;; \
 	esac; \
 	te=$$(sed -n 's/^accuracy,//p' $(@D)/metrics.csv); \
 	[ -n "$$va" ] && [ -n "$$te" ] || { echo "$@: no validation or test accuracy" >&2; exit 1; }; \
-	awk -v va="$$va" -v te="$$te" -v m="$$m" -v f="$$f" \
-	  'NR == 1 { tw = $$1; tc = $$2 + $$3 } NR == 2 { pw = $$1; pc = $$2 + $$3 } \
+	awk -v va="$$va" -v te="$$te" -v m="$$m" -v f="$$f" -v pt="$(@D)/predict.time" \
+	  'FILENAME != pt { tw += $$1; tc += $$2 + $$3 } FILENAME == pt { pw = $$1; pc = $$2 + $$3 } \
 	   END { printf "train_wall_s,%.3f\ntrain_cpu_s,%.3f\npredict_wall_s,%.3f\npredict_cpu_s,%.3f\n", tw, tc, pw, pc; \
 	         printf "val_accuracy,%s\ntest_accuracy,%s\nmethod,%s\nfeatures,%s\n", va, te, m, f }' \
-	  $(@D)/train.time $(@D)/predict.time > $@.tmp && mv $@.tmp $@
+	  $$times $(@D)/predict.time > $@.tmp && mv $@.tmp $@

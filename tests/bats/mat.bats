@@ -110,6 +110,23 @@ small_csv() {
     [ -z "$(ls | grep '\.tmp\.')" ]
 }
 
+@test "-o to a FIFO (or /dev/null) writes in place: renaming would replace it with a plain file" {
+    small_csv | mat from-csv > m.npy
+    mkfifo p
+    timeout 20 cat p > got.npy &     # a test that fails, not one that hangs
+    mat select --exclude --ids <(echo file_name) m.npy -o p     # a row count known only at the end
+    wait
+    [ -p p ]
+    cmp m.npy got.npy
+    # text too (every stage's -o, train-cnn's --predictions, ... share the code)
+    timeout 20 cat p > got.csv &
+    mat to-csv m.npy -o p
+    wait
+    [ -p p ]
+    cmp got.csv <(mat to-csv m.npy)
+    [ -z "$(ls | grep '\.tmp\.')" ]
+}
+
 @test "mat: streams and to-npy arrays load in NumPy with ids and shapes" {
     [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null || skip "python3-numpy not installed"
     small_csv | mat from-csv > m.npy

@@ -223,3 +223,53 @@ copy_trained() {
     [[ "$output" == *"no times in $C/train.log; remove $C/model.weights to train again"* ]]
     [ ! -e "$C/train.time" ]
 }
+
+@test "CNN_MEMBERS=2: an ensemble of two networks for the test rows, run.csv and make predict; back to one" {
+    copy_trained fr4
+    C="$T2/smiling/cnn" IMG="$T2/../../images.npy"
+    make -s -C "$ROOT" task=smiling cnn CNN_MEMBERS=2 $A > ens.log 2>&1 || { cat ens.log; false; }
+    # the first network is kept; the second is trained (seed SEED + 1000), a network of its own
+    grep -q "^smiling/cnn/member-2: best epoch" ens.log
+    ! grep -q "^smiling/cnn: best epoch" ens.log || false
+    [ "$(cat "$C/members.txt")" = "model.weights member-2/model.weights" ]
+    ! cmp -s "$C/model.weights" "$C/member-2/model.weights" || false
+    train-cnn --cfg "$ROOT/pipelines/cnn-aug.cfg" --split "$T2/smiling/split" --seed 1001 --epochs 2 \
+        -o again.weights "$IMG" > /dev/null
+    cmp again.weights "$C/member-2/model.weights"
+    # the test rows: what train-cnn predicts with both networks
+    train-cnn --predict --load "$C/model.weights" --load "$C/member-2/model.weights" \
+        --split "$T2/smiling/split" "$IMG" > both.csv
+    cmp both.csv "$C/pred.csv"
+    # run.csv: the ensemble's validation accuracy, the training time of both networks
+    va=$(sed -n 's/.* test images, accuracy \([0-9.]*\),.*/\1/p' "$C/val-ensemble.log")
+    [ -n "$va" ]
+    grep -qx "val_accuracy,$va" "$C/run.csv"
+    w=$(cat "$C/train.time" "$C/member-2/train.time" | awk '{ s += $1 } END { printf "%.3f", s }')
+    grep -qx "train_wall_s,$w" "$C/run.csv"
+    grep -q "^features,.*(ensemble of 2 networks; mean softmax)$" "$C/run.csv"
+    # make predict labels new images with both networks: the test images as the pipeline did
+    mkdir sub
+    for id in $(tail -n +2 "$T2/smiling/split/test.csv" | cut -d, -f1); do cp "$DS/images/$id.png" sub/; done
+    make -s -C "$ROOT" predict IMAGES="$PWD/sub" METHOD=cnn task=smiling $A > p.log 2>&1 || { cat p.log; false; }
+    pd="$T2/../predict/$(echo "$PWD/sub" | sed 's|^/||; s|/|_|g')-cnn"
+    run same_as_pipeline "$C/predictions.csv" "$pd/task_1.csv"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" -eq "$(($(wc -l < "$T2/smiling/split/test.csv") - 1))" ]
+    # ... and watches both networks (a retrained one means new predictions)
+    grep -q "member-2/model.weights$" "$pd/task_1.choice"
+    # the same count again: nothing to redo
+    run make -C "$ROOT" task=smiling cnn CNN_MEMBERS=2 $A
+    [ "$status" -eq 0 ]
+    ! grep -q '^bin/\|train-cnn' <<< "$output" || false
+    # back to one network: its predictions alone, nothing trained
+    make -s -C "$ROOT" task=smiling cnn $A > one.log 2>&1 || { cat one.log; false; }
+    ! grep -q "best epoch" one.log || false
+    [ "$(cat "$C/members.txt")" = "model.weights" ]
+    train-cnn --predict --load "$C/model.weights" --split "$T2/smiling/split" "$IMG" > one.csv
+    cmp one.csv "$C/pred.csv"
+    grep -qx "features,pixels 32x32x3 / 255 into pipelines/cnn-aug.cfg" "$C/run.csv"
+    run make -s -C "$ROOT" task=smiling cnn CNN_MEMBERS=two $A
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"CNN_MEMBERS 'two': expected a whole number of networks, 1 to 16"* ]]
+}
