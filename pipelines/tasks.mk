@@ -152,7 +152,8 @@ CNN_IMAGES := $(if $(filter $(CNN_SIZE),$(SIZE)),$(FILTER_DIR)/images.npy,$(FILT
 # CNN_MEMBERS=N: N networks per task, and the test rows (and `make predict`) by the mean of
 # their softmax (train-cnn --predict with N --load). Network 1 is cnn/model.weights, seed
 # SEED (the transfer method's codes come from it); network k >= 2 is cnn/member-k/, trained
-# the same way with seed SEED + 1000 (k - 1). cnn/members.txt lists the networks of the
+# the same way with seed SEED + k - 1 (so SEED 1 and N 3 are the seeds 1, 2, 3 measured in
+# docs/train-cnn.md; ensembles to compare take SEEDs N apart). cnn/members.txt lists the networks of the
 # ensemble (rewritten only when CNN_MEMBERS changes): pred.csv, run.csv and make predict
 # follow it. docs/train-cnn.md, "Seeds and ensembles", has what it buys.
 CNN_MEMBERS ?= 1
@@ -180,7 +181,7 @@ define cnn_member_rule
 $(TASKS_ROOT)/%/cnn/member-$(1)/model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(CNN_CFG) bin/train-cnn
 	$$(call cnn_train,$$*,$(2))
 endef
-$(foreach k,$(cnn_extra),$(eval $(call cnn_member_rule,$(k),$(shell expr $(SEED) + 1000 \* $(k) - 1000))))
+$(foreach k,$(cnn_extra),$(eval $(call cnn_member_rule,$(k),$(shell expr $(SEED) + $(k) - 1))))
 
 # The training recipe writes train.time right after the weights. A CNN trained before
 # train.time existed, or killed between saving its weights and its last log line, gets its

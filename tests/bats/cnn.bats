@@ -59,6 +59,15 @@ accuracy() {
     grep -q '^height=32$' m.weights.cfg
     grep -q '^width=32$' m.weights.cfg
     [ "$(grep -c '^output=2$' m.weights.cfg)" -eq 1 ]
+    # every network of pipelines/ learns it too (batch norm included)
+    for cfg in cnn cnn-aug cnn-aug-bn; do
+        train-cnn --cfg "$ROOT/pipelines/$cfg.cfg" --split "$D/split" -o $cfg.weights --epochs 6 --patience 0 \
+            --seed 3 "$D/img.npy" > $cfg.csv
+        acc=$(accuracy "$D/split/test.csv" $cfg.csv)
+        echo "$cfg: test accuracy $acc"
+        awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'
+    done
+    [ "$(grep -c '^batch_normalize=1$' cnn-aug-bn.weights.cfg)" -eq 6 ]
 }
 
 @test "train-cnn: same seed -> byte-identical weights, with 1 or 2 threads; another seed differs" {
