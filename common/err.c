@@ -140,6 +140,14 @@ char *xstrdup(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
+/* /dev/stdout, /dev/fd/N, /proc/self/fd/N, devices: names of streams, never files to
+ * replace. (stat follows /dev/stdout to the file a shell redirected it to, a regular file:
+ * the rename would then replace the link in /dev itself.) */
+static int is_stream_path(const char *path)
+{
+    return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+}
+
 outfile out_open(const char *path)
 {
     outfile o = {0};
@@ -147,18 +155,23 @@ outfile out_open(const char *path)
         o.fp = stdout;
         return o;
     }
-    o.path = xstrdup(path);
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode)) die("cannot write %s: it is a directory", path);
+    int exists = stat(path, &st) == 0;      /* follows links: what a write would reach */
+    if (exists && S_ISDIR(st.st_mode)) die("cannot write %s: it is a directory", path);
+    if (is_stream_path(path) || (exists && !S_ISREG(st.st_mode))) {
+        o.path = xstrdup(path);
         o.direct = 1;
         o.fp = fopen(path, "wb");
         if (!o.fp) die("cannot open %s: %s", path, strerror(errno));
         return o;
     }
-    size_t n = strlen(path) + 32;
+    /* A symbolic link to a file: the file it names is replaced, the link stays a link. */
+    struct stat lst;
+    char *target = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) ? realpath(path, NULL) : NULL;
+    o.path = target ? target : xstrdup(path);
+    size_t n = strlen(o.path) + 32;
     o.tmp = xmalloc(n);
-    snprintf(o.tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(o.tmp, n, "%s.tmp.%ld", o.path, (long)getpid());
     o.fp = fopen(o.tmp, "wb");
     if (!o.fp) die("cannot create %s: %s", o.tmp, strerror(errno));
     static int handlers;

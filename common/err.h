@@ -38,12 +38,14 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 /* Atomic output files: write to "PATH.tmp.<pid>", rename to PATH on commit, so a killed or
- * failing stage never leaves a partial PATH behind. "-" means stdout (no rename); so does an
- * existing PATH that is not a regular file (/dev/null, /dev/stdout, a FIFO): written in place,
- * as renaming over it would replace the device or pipe with a plain file. */
+ * failing stage never leaves a partial PATH behind. "-" means stdout (no rename). Written in
+ * place instead: a path under /dev/ or /proc/ (/dev/null, /dev/stdout, /proc/self/fd/1) and
+ * an existing PATH that is not a regular file (a FIFO) - renaming over them would replace
+ * the device, link or pipe with a plain file. A symbolic link to a file: the file it names
+ * is replaced atomically, the link stays. */
 typedef struct {
     FILE *fp;
-    char *path;    /* final name, NULL for stdout */
+    char *path;    /* final name (a link's target), NULL for stdout */
     char *tmp;     /* temporary name, NULL for stdout and direct */
     int direct;    /* path is written in place (not a regular file) */
 } outfile;

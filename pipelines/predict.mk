@@ -59,7 +59,9 @@ for m in $(or $(METHOD),$(PREDICT_METHODS)); do
   [ -f $$model ] || continue;
   no() { echo "predict: $$T/$$m is not used: $$*" >&2; };
   if [ ! -f $$d/predictions.csv ]; then no "it has no test report ($$d/predictions.csv; make task=$$T $$m)"; continue; fi;
-  if [ $$model -nt $$d/predictions.csv ]; then no "its test report is older than $$model (make task=$$T $$m)"; continue; fi;
+  newer=; for f in $$model $$([ $$m = cnn ] && awk -v d=$$d '{ for (i = 1; i <= NF; i++) print d "/" $$i }' $$d/members.txt 2>/dev/null); do
+    [ $$f -nt $$d/predictions.csv ] && newer=$$f; done;
+  if [ -n "$$newer" ]; then no "its test report is older than $$newer (make task=$$T $$m)"; continue; fi;
   val=; [ -f $$d/run.csv ] && val=$$(awk -F, '$$1 == "val_accuracy" { print $$2 }' $$d/run.csv);
   if [ -z "$$val" ] && [ $$m = cnn ]; then
     val=$$(sed -n 's/.*best epoch .*val loss [^ ]* acc \([0-9.]*\).*/\1/p' $$d/train.log 2>/dev/null | tail -1);

@@ -12,7 +12,8 @@
 #   run.csv      key,value: train_wall_s, train_cpu_s, predict_wall_s, predict_cpu_s (bash's
 #                `time` around the training and the test-prediction commands; cpu = user +
 #                system of every thread), val_accuracy (the final model on the validation
-#                rows; the CNN: its best epoch's), test_accuracy, method, features
+#                rows; the CNN: its best epoch's; an ensemble (CNN_MEMBERS): its mean
+#                softmax's, training times summed), test_accuracy, method, features
 #   curves.csv   learning curves, and curves.png: the SVMs' n_train,train_accuracy,
 #                val_accuracy (train-svm --learning-curve, the chosen C refitted on 10%, 20%,
 #                ..., 100% of the training rows); the CNN's per epoch (train-cnn --curves)
@@ -29,6 +30,20 @@ CNN_EPOCHS ?= 50
 BACKBONE   ?=
 WEIGHTS    ?=
 TASKS_ROOT := $(FILTER_OUT)/tasks
+
+# CNN_MEMBERS=N: N networks per task, and the test rows (and `make predict`) by the mean of
+# their softmax (train-cnn --predict with N --load). Network 1 is cnn/model.weights, seed
+# SEED (the transfer method's codes come from it); network k >= 2 is cnn/member-k/, trained
+# the same way with seed SEED + k - 1 (so SEED 1 and N 3 are the seeds 1, 2, 3 measured in
+# docs/train-cnn.md). cnn/members.txt lists the networks of the ensemble (rewritten only
+# when CNN_MEMBERS changes): pred.csv, run.csv and make predict follow it.
+# docs/train-cnn.md, "Seeds and ensembles", has what it buys.
+CNN_MEMBERS ?= 1
+ifeq ($(shell [ "$(CNN_MEMBERS)" -ge 1 ] 2>/dev/null && [ "$(CNN_MEMBERS)" -le 16 ] && echo ok),)
+$(error CNN_MEMBERS '$(CNN_MEMBERS)': expected a whole number of networks, 1 to 16)
+endif
+cnn_extra := $(if $(filter-out 1,$(CNN_MEMBERS)),$(shell seq 2 $(CNN_MEMBERS)))
+cnn_nets   = $(TASKS_ROOT)/$(1)/cnn/model.weights $(foreach k,$(cnn_extra),$(TASKS_ROOT)/$(1)/cnn/member-$(k)/model.weights)
 
 ifneq ($(task),)
 ifeq ($(filter $(task),$(TASKS)),)
@@ -149,20 +164,6 @@ $(FILTER_DIR)/images$(CNN_SIZE).npy: $(DATA)/attribute_list.csv bin/decode | $(F
 
 CNN_IMAGES := $(if $(filter $(CNN_SIZE),$(SIZE)),$(FILTER_DIR)/images.npy,$(FILTER_DIR)/images$(CNN_SIZE).npy)
 
-# CNN_MEMBERS=N: N networks per task, and the test rows (and `make predict`) by the mean of
-# their softmax (train-cnn --predict with N --load). Network 1 is cnn/model.weights, seed
-# SEED (the transfer method's codes come from it); network k >= 2 is cnn/member-k/, trained
-# the same way with seed SEED + k - 1 (so SEED 1 and N 3 are the seeds 1, 2, 3 measured in
-# docs/train-cnn.md; ensembles to compare take SEEDs N apart). cnn/members.txt lists the networks of the
-# ensemble (rewritten only when CNN_MEMBERS changes): pred.csv, run.csv and make predict
-# follow it. docs/train-cnn.md, "Seeds and ensembles", has what it buys.
-CNN_MEMBERS ?= 1
-ifeq ($(shell [ "$(CNN_MEMBERS)" -ge 1 ] 2>/dev/null && [ "$(CNN_MEMBERS)" -le 16 ] && echo ok),)
-$(error CNN_MEMBERS '$(CNN_MEMBERS)': expected a whole number of networks, 1 to 16)
-endif
-cnn_extra := $(if $(filter-out 1,$(CNN_MEMBERS)),$(shell seq 2 $(CNN_MEMBERS)))
-cnn_nets   = $(TASKS_ROOT)/$(1)/cnn/model.weights $(foreach k,$(cnn_extra),$(TASKS_ROOT)/$(1)/cnn/member-$(k)/model.weights)
-
 # Training network $@ of task $(1) with seed $(2) (its own test predictions, on stdout, are
 # not kept: pred.csv comes from the saved weights below, which also times the prediction).
 # Its per-epoch log goes to train.log whatever FP_QUIET says.
@@ -199,16 +200,17 @@ $(TASKS_ROOT)/%/cnn/members.txt: FORCE
 	@mkdir -p $(@D)
 	@echo "$(patsubst $(TASKS_ROOT)/$*/cnn/%,%,$(call cnn_nets,$*))" | $(call replace_if_changed,$@)
 
-# The test rows by the ensemble (one network: the network); for an ensemble also the
-# validation rows (val-pred.csv; val-ensemble.log has the accuracy run.csv reports),
-# outside the timed prediction.
+# The test rows by the ensemble (one network: the network).
 $(TASKS_ROOT)/%/cnn/pred.csv $(TASKS_ROOT)/%/cnn/predict.time: $(call cnn_nets,%) $(TASKS_ROOT)/%/cnn/members.txt $(CNN_IMAGES)
 	@$(call timed,$(@D)/predict.time,bin/train-cnn --predict $(addprefix --load ,$(call cnn_nets,$*)) \
 	  --split $(TASKS_ROOT)/$*/split --predictions $(@D)/pred.csv $(CNN_IMAGES),$(@D)/predict.log)
-	@rm -f $(@D)/val-ensemble.log $(@D)/val-pred.csv
-	@$(if $(cnn_extra),env -u FP_QUIET bin/train-cnn --predict $(addprefix --load ,$(call cnn_nets,$*)) \
-	  --test $(TASKS_ROOT)/$*/split/val.csv --predictions $(@D)/val-pred.csv $(CNN_IMAGES) 2> $(@D)/val-ensemble.log \
-	  || { cat $(@D)/val-ensemble.log >&2; exit 1; })
+
+# An ensemble's validation rows (val-pred.csv), for the accuracy run.csv reports
+# (val-ensemble.log, renamed into place only when it succeeded).
+$(TASKS_ROOT)/%/cnn/val-ensemble.log: $(call cnn_nets,%) $(TASKS_ROOT)/%/cnn/members.txt $(CNN_IMAGES)
+	@env -u FP_QUIET bin/train-cnn --predict $(addprefix --load ,$(call cnn_nets,$*)) \
+	  --test $(TASKS_ROOT)/$*/split/val.csv --predictions $(@D)/val-pred.csv $(CNN_IMAGES) 2> $@.tmp \
+	  && mv $@.tmp $@ || { cat $@.tmp >&2; rm -f $@.tmp; exit 1; }
 
 # ---- reports (every method) ----
 $(TASKS_ROOT)/%/report.txt: $(TASKS_ROOT)/%/pred.csv bin/evaluate
@@ -219,7 +221,8 @@ $(TASKS_ROOT)/%/report.txt: $(TASKS_ROOT)/%/pred.csv bin/evaluate
 # ---- run.csv (every method) ----
 # An ensemble's (CNN_MEMBERS > 1): the validation accuracy of the mean softmax; training
 # times summed over its networks.
-$(foreach t,$(TASKS),$(eval $(TASKS_ROOT)/$(t)/cnn/run.csv: $(foreach k,$(cnn_extra),$(TASKS_ROOT)/$(t)/cnn/member-$(k)/train.time)))
+$(foreach t,$(TASKS),$(eval $(TASKS_ROOT)/$(t)/cnn/run.csv: $(if $(cnn_extra),$(TASKS_ROOT)/$(t)/cnn/val-ensemble.log) \
+  $(foreach k,$(cnn_extra),$(TASKS_ROOT)/$(t)/cnn/member-$(k)/train.time)))
 $(TASKS_ROOT)/%/run.csv: $(TASKS_ROOT)/%/report.txt $(TASKS_ROOT)/%/train.time $(TASKS_ROOT)/%/predict.time
 	@m=$(notdir $*); times="$(@D)/train.time"; \
 	if [ $$m = cnn ] && [ -n "$(cnn_extra)" ]; then \

@@ -315,7 +315,10 @@ static void predict_only(const char **loads, int n, const char *cfg, int batch, 
     for (int m = 0; m < n; m++) {
         char *own = cfg ? xstrdup(cfg) : xmalloc(strlen(loads[m]) + 5);
         if (!cfg) sprintf(own, "%s.cfg", loads[m]);
-        if (!file_exists(own)) die("%s: no such cfg (the one train-cnn saved beside %s)", own, loads[m]);
+        if (!file_exists(own)) {
+            if (cfg) die("%s: no such cfg", own);
+            die("%s: no such cfg (the one train-cnn saved beside %s)", own, loads[m]);
+        }
         dn_cfg_opts o = {.batch = batch};
         dn_net *net = dn_load_opts(own, loads[m], &o, seed);
         if (dn_width(net) != S || dn_height(net) != S)
@@ -325,7 +328,7 @@ static void predict_only(const char **loads, int n, const char *cfg, int batch, 
             probs = xcalloc((size_t)(s->n ? s->n : 1) * K, sizeof(float));
             member = xmalloc(sizeof(float) * (size_t)(s->n ? s->n : 1) * K);
         } else if (dn_outputs(net) != K) {
-            die("%s has %d outputs but %s has %d: an ensemble needs models of one task", own,
+            die("%s: %d outputs, but %s has %d: an ensemble needs networks of one task", loads[m],
                 dn_outputs(net), loads[0], K);
         }
         if (verbose) dn_describe(net, stderr);

@@ -59,7 +59,7 @@ accuracy() {
     grep -q '^height=32$' m.weights.cfg
     grep -q '^width=32$' m.weights.cfg
     [ "$(grep -c '^output=2$' m.weights.cfg)" -eq 1 ]
-    # every network of pipelines/ learns it too (batch norm included)
+    # the other networks of pipelines/ learn it too (batch norm included)
     for cfg in cnn cnn-aug cnn-aug-bn; do
         train-cnn --cfg "$ROOT/pipelines/$cfg.cfg" --split "$D/split" -o $cfg.weights --epochs 6 --patience 0 \
             --seed 3 "$D/img.npy" > $cfg.csv

@@ -110,7 +110,7 @@ small_csv() {
     [ -z "$(ls | grep '\.tmp\.')" ]
 }
 
-@test "-o to a FIFO (or /dev/null) writes in place: renaming would replace it with a plain file" {
+@test "-o to a FIFO, /proc/self/fd/1 or a link writes through it: renaming would replace it with a plain file" {
     small_csv | mat from-csv > m.npy
     mkfifo p
     timeout 20 cat p > got.npy &     # a test that fails, not one that hangs
@@ -124,6 +124,17 @@ small_csv() {
     wait
     [ -p p ]
     cmp got.csv <(mat to-csv m.npy)
+    [ -z "$(ls | grep '\.tmp\.')" ]
+    # the name of a stream (/dev/stdout is a link to it): written through, not replaced - the
+    # old code made /proc/self/fd/1.tmp.PID here, and replaced /dev/stdout itself as root
+    mat to-csv m.npy -o /proc/self/fd/1 > via-proc.csv
+    cmp via-proc.csv got.csv
+    # a symbolic link to a file: the file is replaced atomically, the link stays a link
+    echo old > real.csv
+    ln -s real.csv link.csv
+    mat to-csv m.npy -o link.csv
+    [ -L link.csv ]
+    cmp real.csv got.csv
     [ -z "$(ls | grep '\.tmp\.')" ]
 }
 
