@@ -140,12 +140,14 @@ char *xstrdup(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-/* /dev/stdout, /dev/fd/N, /proc/self/fd/N, devices: names of streams, never files to
+/* /dev/stdout, /dev/fd/N, /proc/self/fd/N, devices, FIFOs: names of streams, never files to
  * replace. (stat follows /dev/stdout to the file a shell redirected it to, a regular file:
- * the rename would then replace the link in /dev itself.) */
-static int is_stream_path(const char *path)
+ * a rename would then replace the link in /dev itself - hence the prefixes.) */
+int out_in_place(const char *path)
 {
-    return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+    struct stat st;
+    if (strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0) return 1;
+    return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
 outfile out_open(const char *path)
@@ -156,9 +158,8 @@ outfile out_open(const char *path)
         return o;
     }
     struct stat st;
-    int exists = stat(path, &st) == 0;      /* follows links: what a write would reach */
-    if (exists && S_ISDIR(st.st_mode)) die("cannot write %s: it is a directory", path);
-    if (is_stream_path(path) || (exists && !S_ISREG(st.st_mode))) {
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) die("cannot write %s: it is a directory", path);
+    if (out_in_place(path)) {
         o.path = xstrdup(path);
         o.direct = 1;
         o.fp = fopen(path, "wb");

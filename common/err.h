@@ -50,6 +50,7 @@ typedef struct {
     int direct;    /* path is written in place (not a regular file) */
 } outfile;
 outfile out_open(const char *path);          /* dies on failure */
+int out_in_place(const char *path);          /* written through, never renamed over (above) */
 void out_commit(outfile *o);                 /* flush, fsync-free close, rename; dies on I/O error */
 void out_abort(outfile *o);                  /* close and remove the temporary */
 

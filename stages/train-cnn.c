@@ -240,11 +240,13 @@ static void write_predictions(const char *path, const split_set *s, const float 
 }
 
 /* gnuplot writes to a temporary beside png, renamed when it succeeded: a killed run never
- * leaves a half-written plot under the final name. */
+ * leaves a half-written plot under the final name. A FIFO or device is written through. */
 static void plot_curves(const char *csv, const char *final_png)
 {
     char png[4096];
-    snprintf(png, sizeof png, "%s.tmp.%ld", final_png, (long)getpid());
+    int direct = out_in_place(final_png);   /* a FIFO, /dev/null: no temporary beside it */
+    if (direct) snprintf(png, sizeof png, "%s", final_png);
+    else snprintf(png, sizeof png, "%s.tmp.%ld", final_png, (long)getpid());
     FILE *g = popen("gnuplot 2>&1", "w");
     if (!g) { warn("cannot run gnuplot: %s", strerror(errno)); return; }
     fprintf(g,
@@ -261,7 +263,9 @@ static void plot_curves(const char *csv, const char *final_png)
             "unset multiplot\n",
             png, csv, csv);
     int st = pclose(g);
-    if (st != 0) {
+    if (direct) {
+        if (st != 0) warn("gnuplot failed (status %d) writing %s", st, final_png);
+    } else if (st != 0) {
         warn("gnuplot failed (status %d); no plot written to %s", st, final_png);
         unlink(png);
     } else if (rename(png, final_png) != 0) {
@@ -466,6 +470,7 @@ int main(int argc, char **argv)
     } else {
         if (!train_csv || !val_csv) die_usage("training needs --split DIR (or --train and --val)");
         if (!model) die_usage("training needs -o/--model FILE for the weights");
+        if (out_in_place(model)) die_usage("-o %s: the weights need a file (MODEL.cfg is saved beside them)", model);
         if (nload > 1) die_usage("training starts from at most one --load");
     }
     if (!cfg && !predict) cfg = default_cfg(argv[0]);
@@ -622,7 +627,9 @@ int main(int argc, char **argv)
     if (!best) die("the validation loss was never a number: the network diverged (try a lower --lr)");
     dn_snapshot_restore(net, best);
     if (cf) out_commit(&cout);
-    if (curves && plot) plot_curves(curves, plot);
+    if (curves && plot && out_in_place(curves))
+        warn("--plot reads the curves back from --curves, and %s is not a file: no plot written", curves);
+    else if (curves && plot) plot_curves(curves, plot);
     else if (plot) warn("--plot needs --curves: no plot written");
 
     /* ---- save: the cfg actually used, then the weights (what make waits for) last ---- */

@@ -227,4 +227,29 @@ accuracy() {
     [ "$status" -eq 2 ]
     [[ "$output" == *"-o/--model"* ]]
     [ ! -e m.weights ]
+    # weights to a device: refused before training (MODEL.cfg could not sit beside them)
+    run train-cnn --split "$D/split" -o /dev/null "$D/img.npy"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"-o /dev/null: the weights need a file"* ]]
+}
+
+@test "train-cnn --curves/--plot to FIFOs: written through, not replaced by a renamed file" {
+    mkfifo c.csv p.png
+    timeout 60 cat p.png > got.png &      # a test that fails, not one that hangs
+    timeout 120 train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o m.weights \
+        --epochs 1 --curves curves.csv --plot p.png "$D/img.npy" > /dev/null
+    wait
+    [ -p p.png ]
+    [ "$(head -c 4 got.png | od -An -c | tr -d ' ')" = "211PNG" ]
+    # the plot reads the curves back: with curves in a FIFO there is none, and a warning
+    timeout 60 cat c.csv > got.csv &
+    run timeout 120 train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o m.weights \
+        --epochs 1 --curves c.csv --plot p2.png "$D/img.npy"
+    wait
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"--plot reads the curves back from --curves, and c.csv is not a file: no plot written"* ]]
+    [ -p c.csv ]
+    [ "$(head -1 got.csv)" = "epoch,train_loss,train_acc,val_loss,val_acc" ]
+    [ ! -e p2.png ]
+    [ -z "$(ls | grep '\.tmp\.')" ]
 }
