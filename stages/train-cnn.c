@@ -23,7 +23,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -302,6 +301,15 @@ static int cfg_option(const dn_net *net, const char *cfg, const char *key, int d
 
 /* ------------------------------------------------------------------ prediction only */
 
+/* MODEL.cfg: the cfg train-cnn saves beside the weights MODEL (malloc'd). */
+static char *cfg_beside(const char *weights)
+{
+    size_t n = strlen(weights) + 5;
+    char *c = xmalloc(n);
+    snprintf(c, n, "%s.cfg", weights);
+    return c;
+}
+
 enum { MAX_MODELS = 16 };  /* members of an ensemble (--load given several times) */
 
 /* Class probabilities of set s from the saved models loads[0..n-1]: one model's softmax, or
@@ -317,8 +325,7 @@ static void predict_only(const char **loads, int n, const char *cfg, int batch, 
     int K = 0;
     double t0 = now_seconds();
     for (int m = 0; m < n; m++) {
-        char *own = cfg ? xstrdup(cfg) : xmalloc(strlen(loads[m]) + 5);
-        if (!cfg) sprintf(own, "%s.cfg", loads[m]);
+        char *own = cfg ? xstrdup(cfg) : cfg_beside(loads[m]);
         if (!file_exists(own)) {
             if (cfg) die("%s: no such cfg", own);
             die("%s: no such cfg (the one train-cnn saved beside %s)", own, loads[m]);
@@ -331,14 +338,15 @@ static void predict_only(const char **loads, int n, const char *cfg, int batch, 
             K = dn_outputs(net);
             probs = xcalloc((size_t)(s->n ? s->n : 1) * K, sizeof(float));
             member = xmalloc(sizeof(float) * (size_t)(s->n ? s->n : 1) * K);
+            if (labelled)
+                for (int64_t i = 0; i < s->n; i++)
+                    if (s->label[i] >= K)
+                        die("%s: %s has label %d but the network has %d classes", labelled, s->ids[i], s->label[i], K);
         } else if (dn_outputs(net) != K) {
             die("%s: %d outputs, but %s has %d: an ensemble needs networks of one task", loads[m],
                 dn_outputs(net), loads[0], K);
         }
         if (verbose) dn_describe(net, stderr);
-        if (labelled)
-            for (int64_t i = 0; i < s->n; i++)
-                if (s->label[i] >= K) die("%s: label %d but the network has %d classes", labelled, s->label[i], K);
         int tta = tta_opt >= 0 ? tta_opt : dn_net_option(net, "tta", 0) != 0;
         predict_set(net, s, tta, member);
         size_t len = (size_t)s->n * K;
@@ -633,8 +641,7 @@ int main(int argc, char **argv)
     else if (plot) warn("--plot needs --curves: no plot written");
 
     /* ---- save: the cfg actually used, then the weights (what make waits for) last ---- */
-    char *cfg_out = xmalloc(strlen(model) + 5);
-    sprintf(cfg_out, "%s.cfg", model);
+    char *cfg_out = cfg_beside(model);
     dn_write_cfg(cfg, cfg_out, &o);
     dn_save_weights(net, model);
 

@@ -172,6 +172,11 @@ accuracy() {
     run train-cnn --predict --load m1.weights --load lone.weights "$D/img.npy"
     [ "$status" -eq 1 ]
     [[ "$output" == *"lone.weights.cfg: no such cfg"* ]]
+    # a test list with a class the networks do not have: the list and the row are named
+    printf 'file_name,label\nimg3,0\nimg4,2\n' > three.csv
+    run train-cnn --predict --load m1.weights --test three.csv "$D/img.npy"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"three.csv: img4 has label 2 but the network has 2 classes"* ]]
 }
 
 @test "train-cnn: early stopping on validation loss restores the best epoch's weights" {
