@@ -58,6 +58,8 @@ static void usage(void)
            "                         epochs without a lower validation loss (default: the\n"
            "                         cfg's plateau=, 0 = never)\n"
            "      --plateau-factor X the factor (default 0.2)\n"
+           "      --cosine, --no-cosine  the learning rate falls from --lr to 0 along half a\n"
+           "                         cosine over the --epochs steps (default: the cfg's cosine=)\n"
            "      --seed N           initial weights, shuffling, augmentation, dropout\n"
            "                         (default 1)\n"
            "      --max-train N      train on the first N training rows only (benchmarks)\n"
@@ -291,6 +293,23 @@ static dn_aug draw_aug(rng *r, int flip, int max_shift, int zoom)
     return a;
 }
 
+/* Cosine annealing (Loshchilov & Hutter 2017, without restarts): step t of T takes
+ *     lr_t = lr * (1 + cos(pi t / T)) / 2,
+ * large steps early, then ever smaller ones that settle into a minimum instead of
+ * bouncing around it at a constant rate; T = every step of --epochs epochs. */
+static double cosine_lr(double lr, int64_t t, int64_t T)
+{
+    return lr * 0.5 * (1.0 + cos(M_PI * (double)t / (double)T));
+}
+
+/* ", lr X" for the epoch line when a schedule moves the learning rate. */
+static const char *lr_note(double lr)
+{
+    static char buf[32];
+    snprintf(buf, sizeof buf, ", lr %.3g", lr);
+    return buf;
+}
+
 /* A key of the cfg's [net] section, which must be in 0..hi (as its option), or def when absent. */
 static int cfg_option(const dn_net *net, const char *cfg, const char *key, int def, int hi)
 {
@@ -393,7 +412,7 @@ int main(int argc, char **argv)
     dn_blas_tune(argv);
     enum { O_SPLIT = 256, O_TRAIN, O_VAL, O_TEST, O_CFG, O_LR, O_FLIP, O_NOFLIP, O_SEED,
            O_MAXTRAIN, O_PRED, O_CURVES, O_PLOT, O_PREDICT, O_LOAD, O_PLAIN, O_TRANSLATE,
-           O_ZOOM, O_TTA, O_NOTTA, O_PLATEAU, O_PFACTOR };
+           O_ZOOM, O_TTA, O_NOTTA, O_PLATEAU, O_PFACTOR, O_COSINE, O_NOCOSINE };
     static const struct option opts[] = {
         {"split", required_argument, 0, O_SPLIT},   {"train", required_argument, 0, O_TRAIN},
         {"val", required_argument, 0, O_VAL},       {"test", required_argument, 0, O_TEST},
@@ -406,6 +425,7 @@ int main(int argc, char **argv)
         {"tta", no_argument, 0, O_TTA},             {"no-tta", no_argument, 0, O_NOTTA},
         {"plateau", required_argument, 0, O_PLATEAU},
         {"plateau-factor", required_argument, 0, O_PFACTOR},
+        {"cosine", no_argument, 0, O_COSINE},       {"no-cosine", no_argument, 0, O_NOCOSINE},
         {"model", required_argument, 0, 'o'},       {"predictions", required_argument, 0, O_PRED},
         {"curves", required_argument, 0, O_CURVES}, {"plot", required_argument, 0, O_PLOT},
         {"predict", no_argument, 0, O_PREDICT},     {"load", required_argument, 0, O_LOAD},
@@ -418,7 +438,7 @@ int main(int argc, char **argv)
     int nload = 0;
     char *cfg = NULL;
     int epochs = 50, patience = -1, batch = 32, flip = -1, predict = 0, plain = 0, verbose = 0;
-    int threads = 0, translate = -1, zoom = -1, tta = -1, plateau = -1;
+    int threads = 0, translate = -1, zoom = -1, tta = -1, plateau = -1, cosine = -1;
     double lr = -1, plateau_factor = 0.2;
     int64_t max_train = 0;
     uint64_t seed = 1;
@@ -442,6 +462,8 @@ int main(int argc, char **argv)
         case O_TTA: tta = 1; break;
         case O_NOTTA: tta = 0; break;
         case O_PLATEAU: plateau = (int)parse_long(optarg, "--plateau", 0, 100000); break;
+        case O_COSINE: cosine = 1; break;
+        case O_NOCOSINE: cosine = 0; break;
         case O_PFACTOR: plateau_factor = parse_double(optarg, "--plateau-factor", 1e-6, 1); break;
         case O_MAXTRAIN: max_train = parse_long(optarg, "--max-train", 1, 1L << 40); break;
         case 'o': model = optarg; break;
@@ -529,6 +551,7 @@ int main(int argc, char **argv)
     if (zoom < 0) zoom = cfg_option(net, cfg, "zoom", 0, 50);
     if (tta < 0) tta = dn_net_option(net, "tta", 0) != 0;
     if (plateau < 0) plateau = cfg_option(net, cfg, "plateau", 0, 100000);
+    if (cosine < 0) cosine = dn_net_option(net, "cosine", 0) != 0;
     if (patience < 0) patience = cfg_option(net, cfg, "patience", 5, 100000);
     /* Largest shift in whole pixels: PCT % of the side, rounded. */
     int max_shift = (int)((double)translate * S / 100.0 + 0.5);
@@ -539,6 +562,7 @@ int main(int argc, char **argv)
     o.zoom = zoom ? zoom : -1;
     o.tta = tta ? 1 : -1;
     o.plateau = plateau ? plateau : -1;
+    o.cosine = cosine ? 1 : -1;
     o.patience = patience ? patience : -1;
     if (verbose) dn_describe(net, stderr);
     if (plain && dn_is_adam(net)) warn("--plain: Darknet's CPU update ignores adam=1, so this trains with SGD + momentum");
@@ -549,6 +573,7 @@ int main(int argc, char **argv)
         if (max_shift) fprintf(stderr, ", shifts +-%d px", max_shift);
         if (zoom) fprintf(stderr, ", zoom +-%d %%", zoom);
         if (tta) fprintf(stderr, ", mirror TTA");
+        if (cosine) fprintf(stderr, ", cosine decay to 0 over %d epochs", epochs);
         if (plateau) fprintf(stderr, ", lr x%g after %d flat epochs", plateau_factor, plateau);
         fprintf(stderr, ", patience %d", patience);
         fprintf(stderr, ", %d thread(s)%s\n", threads ? threads : fp_threads(), plain ? ", plain Darknet kernels" : "");
@@ -575,6 +600,7 @@ int main(int argc, char **argv)
     double best_loss = INFINITY, t_all = now_seconds(), t_train_total = 0;
     int best_epoch = 0, since = 0, since_lr = 0, epoch;
     score best_val = {0, 0};
+    double lr_base = dn_lr(net);  /* the plateau rule scales it; cosine decays from it */
     for (epoch = 1; epoch <= epochs; epoch++) {
         double t0 = now_seconds(), c0 = process_cpu_seconds();
         rng_shuffle(&r, perm, train.n);
@@ -584,7 +610,9 @@ int main(int argc, char **argv)
         snprintf(what, sizeof what, "train-cnn: epoch %d", epoch);
         progress bar;
         progress_start(&bar, what, "images", train.n);
+        double lr_first = cosine ? cosine_lr(lr_base, (epoch - 1) * steps, (int64_t)epochs * steps) : lr_base;
         for (int64_t st = 0; st < steps; st++) {
+            if (cosine) dn_set_lr(net, (float)cosine_lr(lr_base, (epoch - 1) * steps + st, (int64_t)epochs * steps));
             /* The last step wraps around to the start of this epoch's order. */
             for (int b = 0; b < batch; b++) {
                 int64_t i = perm[(st * batch + b) % train.n];
@@ -611,9 +639,10 @@ int main(int argc, char **argv)
         if (cf) fprintf(cf, "%d,%.6f,%.6f,%.6f,%.6f\n", epoch, tr.loss, tr.acc, va.loss, va.acc);
         int improved = va.loss < best_loss;
         if (!quiet)
-            fprintf(stderr, "%s: epoch %d/%d train loss %.4f acc %.4f | val loss %.4f acc %.4f | train %.2f s (%.0f img/s, cpu %.2f s), epoch %.2f s%s\n",
+            fprintf(stderr, "%s: epoch %d/%d train loss %.4f acc %.4f | val loss %.4f acc %.4f | train %.2f s (%.0f img/s, cpu %.2f s), epoch %.2f s%s%s\n",
                     err_prog(), epoch, epochs, tr.loss, tr.acc, va.loss, va.acc, t_train,
-                    (double)steps * batch / t_train, c_train, t_epoch, improved ? " *" : "");
+                    (double)steps * batch / t_train, c_train, t_epoch,
+                    cosine || plateau ? lr_note(lr_first) : "", improved ? " *" : "");
         if (improved) {
             best_loss = va.loss;
             best_val = va;
@@ -626,9 +655,10 @@ int main(int argc, char **argv)
         } else if (plateau && ++since_lr >= plateau) {
             /* As Keras's ReduceLROnPlateau: a smaller step once the validation loss is flat;
              * the early-stopping count goes on. */
-            dn_set_lr(net, dn_lr(net) * (float)plateau_factor);
+            lr_base *= plateau_factor;
+            dn_set_lr(net, (float)lr_base);
             since_lr = 0;
-            if (!quiet) fprintf(stderr, "%s: learning rate now %g\n", err_prog(), dn_lr(net));
+            if (!quiet) fprintf(stderr, "%s: learning rate now %g%s\n", err_prog(), lr_base, cosine ? " (before the cosine factor)" : "");
         }
     }
     int ran = epoch - 1;

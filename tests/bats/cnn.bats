@@ -117,6 +117,21 @@ accuracy() {
     grep -qx 'plateau=1' m.weights.cfg
 }
 
+@test "train-cnn --cosine: the learning rate follows half a cosine to 0, and is recorded" {
+    env -u FP_QUIET train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o m.weights \
+        --epochs 4 --patience 0 --lr 0.001 --cosine "$D/img.npy" > /dev/null 2> err.txt
+    # at the first step of epoch e of 4: 0.001 (1 + cos(pi (e - 1) / 4)) / 2
+    lrs=$(sed -n 's/.*epoch [0-9]\/4 .*, lr \([0-9.e-]*\).*/\1/p' err.txt | tr '\n' ' ')
+    echo "lr by epoch: $lrs"
+    [ "$lrs" = "0.001 0.000854 0.0005 0.000146 " ]
+    grep -qx 'cosine=1' m.weights.cfg
+    # without the schedule (4 steps at 0.001): other weights
+    train-cnn --cfg "$ROOT/pipelines/cnn.cfg" --split "$D/split" -o c.weights --epochs 4 --patience 0 \
+        --lr 0.001 "$D/img.npy" > /dev/null
+    ! cmp -s m.weights c.weights || false
+    ! grep -q 'cosine=1' c.weights.cfg || false
+}
+
 @test "train-cnn: the direct convolutions and the image-by-image trunk train like im2col + GEMM" {
     # FP_DN_DIRECT=0: im2col + OpenBLAS layer by layer (CPUs without AVX-512); FP_DN_TRUNK=0:
     # direct convolutions layer by layer. Sums in other orders: close, not byte-identical.
