@@ -17,7 +17,7 @@ INSTALL_BIN  = $(DESTDIR)$(PREFIX)/bin
 INSTALL_MAN  = $(DESTDIR)$(PREFIX)/share/man/man1
 INSTALL_DATA = $(DESTDIR)$(PREFIX)/share/facepipe
 MAN_PAGES   := $(STAGES:bin/%=docs/man/%.1)
-INSTALL_CFG := pipelines/cnn.cfg pipelines/cnn-original.cfg pipelines/cnn-aug.cfg pipelines/cnn-aug-bn.cfg
+INSTALL_CFG := pipelines/cnn.cfg pipelines/cnn-original.cfg pipelines/cnn-aug.cfg pipelines/cnn-aug-bn.cfg pipelines/cnn-aug-cos.cfg
 
 .PHONY: install uninstall man
 

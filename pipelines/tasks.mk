@@ -25,6 +25,7 @@ SVM_SIZE   ?= 32
 SVM_ITER   ?= 10
 SVM_FOLDS  ?= 3
 CNN_SIZE   ?= $(SIZE)
+# One cfg, or several (an ensemble of different networks, see CNN_MEMBERS).
 CNN_CFG    ?= pipelines/cnn-aug.cfg
 CNN_EPOCHS ?= 50
 BACKBONE   ?=
@@ -33,16 +34,27 @@ TASKS_ROOT := $(FILTER_OUT)/tasks
 
 # CNN_MEMBERS=N: N networks per task, and the test rows (and `make predict`) by the mean of
 # their softmax (train-cnn --predict with N --load). Network 1 is cnn/model.weights, seed
-# SEED (the transfer method's codes come from it); network k >= 2 is cnn/member-k/, trained
-# the same way with seed SEED + k - 1 (so SEED 1 and N 3 are the seeds 1, 2, 3 measured in
-# docs/train-cnn.md). cnn/members.txt lists the networks of the ensemble (rewritten only
-# when CNN_MEMBERS changes): pred.csv, run.csv and make predict follow it.
-# docs/train-cnn.md, "Seeds and ensembles", has what it buys.
-CNN_MEMBERS ?= 1
+# SEED (the transfer method's codes come from it); network k >= 2 is cnn/member-k/, seed
+# SEED + k - 1 (so SEED 1 and N 3 are the seeds 1, 2, 3 measured in docs/train-cnn.md).
+# Network k trains the k-th cfg of CNN_CFG (taken round and round when N is larger), and N
+# defaults to the number of cfgs: CNN_CFG="a.cfg b.cfg c.cfg" is an ensemble of three
+# different networks. cnn/members.txt lists the networks of the ensemble (rewritten only
+# when that list changes): pred.csv, run.csv and make predict follow it.
+# docs/train-cnn.md, "Seeds and ensembles", has what each buys.
+ifeq ($(strip $(CNN_CFG)),)
+$(error CNN_CFG is empty: give one cfg or several, e.g. pipelines/cnn-aug.cfg)
+endif
+CNN_MEMBERS ?= $(words $(CNN_CFG))
 ifeq ($(shell [ "$(CNN_MEMBERS)" -ge 1 ] 2>/dev/null && [ "$(CNN_MEMBERS)" -le 16 ] && echo ok),)
 $(error CNN_MEMBERS '$(CNN_MEMBERS)': expected a whole number of networks, 1 to 16)
 endif
 cnn_extra := $(if $(filter-out 1,$(CNN_MEMBERS)),$(shell seq 2 $(CNN_MEMBERS)))
+# The cfg and the seed of network $(1).
+cnn_cfg_of  = $(word $(shell expr \( $(1) - 1 \) % $(words $(CNN_CFG)) + 1),$(CNN_CFG))
+cnn_seed_of = $(shell expr $(SEED) + $(1) - 1)
+# The cfgs the networks train, in order; just the one when they all train the same.
+cnn_cfgs_used := $(foreach k,1 $(cnn_extra),$(call cnn_cfg_of,$(k)))
+cnn_cfgs_used := $(if $(word 2,$(sort $(cnn_cfgs_used))),$(cnn_cfgs_used),$(firstword $(cnn_cfgs_used)))
 cnn_nets   = $(TASKS_ROOT)/$(1)/cnn/model.weights $(foreach k,$(cnn_extra),$(TASKS_ROOT)/$(1)/cnn/member-$(k)/model.weights)
 
 ifneq ($(task),)
@@ -90,7 +102,15 @@ $(FILTER_DIR)/raw$(SVM_SIZE).npy: $(FILTER_DIR)/images.npy bin/extract-features
 svm_train_args = --task $(1) --balanced --seed $(SEED) --n-iter $(SVM_ITER) --folds $(SVM_FOLDS) \
 	  --train $(TASKS_ROOT)/$(1)/split/train.csv --val $(TASKS_ROOT)/$(1)/split/val.csv
 
-$(TASKS_ROOT)/%/svm/model.txt $(TASKS_ROOT)/%/svm/train.time: $(FILTER_DIR)/raw$(SVM_SIZE).npy $(TASKS_ROOT)/%/split/.done bin/train-svm
+# recipe.txt of a method: the settings its model was made with, rewritten only when they
+# change, so that a model follows its settings both ways (a file's date alone cannot tell
+# that SVM_ITER=20 went back to 10, or CNN_CFG to a cfg older than the weights).
+recipe = @mkdir -p $(@D); printf '%s\n' $(1) | $(call replace_if_changed,$@)
+
+$(TASKS_ROOT)/%/svm/recipe.txt: FORCE
+	$(call recipe,size=$(SVM_SIZE) n_iter=$(SVM_ITER) folds=$(SVM_FOLDS) seed=$(SEED))
+
+$(TASKS_ROOT)/%/svm/model.txt $(TASKS_ROOT)/%/svm/train.time: $(FILTER_DIR)/raw$(SVM_SIZE).npy $(TASKS_ROOT)/%/split/.done $(TASKS_ROOT)/%/svm/recipe.txt bin/train-svm
 	@mkdir -p $(@D)
 	@$(call timed,$(@D)/train.time,bin/train-svm $(call svm_train_args,$*) \
 	  --search-log $(@D)/search.csv --save $(@D)/model.txt $<,$(@D)/train.log)
@@ -116,7 +136,10 @@ transfer_kind = $(if $(filter backbone,$(call transfer_source,$(1))),CNN codes o
 $(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy: $(FILTER_DIR)/images.npy $(BACKBONE) $(WEIGHTS) bin/extract-features
 	bin/extract-features --cfg $(BACKBONE) $(if $(WEIGHTS),--weights $(WEIGHTS)) $< -o $@
 
-$(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(CNN_IMAGES) bin/extract-features
+$(TASKS_ROOT)/%/cnn/codes.recipe: FORCE
+	$(call recipe,layer=$(CNN_CODE_LAYER))
+
+$(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(TASKS_ROOT)/%/cnn/codes.recipe $(CNN_IMAGES) bin/extract-features
 	bin/extract-features --cfg $<.cfg --weights $< --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
 
 .SECONDEXPANSION:
@@ -124,7 +147,10 @@ $(TASKS_ROOT)/%/transfer/features.txt: FORCE
 	@mkdir -p $(@D)
 	@echo "$(call transfer_kind,$*)" | $(call replace_if_changed,$@)
 
-$(TASKS_ROOT)/%/transfer/model.txt $(TASKS_ROOT)/%/transfer/train.time: $$(call transfer_features,$$*) $(TASKS_ROOT)/%/transfer/features.txt $(TASKS_ROOT)/%/split/.done bin/train-svm
+$(TASKS_ROOT)/%/transfer/recipe.txt: FORCE
+	$(call recipe,n_iter=$(SVM_ITER) folds=$(SVM_FOLDS) seed=$(SEED))
+
+$(TASKS_ROOT)/%/transfer/model.txt $(TASKS_ROOT)/%/transfer/train.time: $$(call transfer_features,$$*) $(TASKS_ROOT)/%/transfer/features.txt $(TASKS_ROOT)/%/transfer/recipe.txt $(TASKS_ROOT)/%/split/.done bin/train-svm
 	@mkdir -p $(@D)
 	@$(call timed,$(@D)/train.time,bin/train-svm $(call svm_train_args,$*) \
 	  --search-log $(@D)/search.csv --save $(@D)/model.txt $<,$(@D)/train.log)
@@ -164,25 +190,27 @@ $(FILTER_DIR)/images$(CNN_SIZE).npy: $(DATA)/attribute_list.csv bin/decode | $(F
 
 CNN_IMAGES := $(if $(filter $(CNN_SIZE),$(SIZE)),$(FILTER_DIR)/images.npy,$(FILTER_DIR)/images$(CNN_SIZE).npy)
 
-# Training network $@ of task $(1) with seed $(2) (its own test predictions, on stdout, are
+# Training network $@ of task $(1) with seed $(2) and cfg $(3) (its own test predictions, on stdout, are
 # not kept: pred.csv comes from the saved weights below, which also times the prediction).
 # Its per-epoch log goes to train.log whatever FP_QUIET says.
 define cnn_train
 @mkdir -p $(@D)
-@$(call timed,$(@D)/train.time,env -u FP_QUIET bin/train-cnn --cfg $(CNN_CFG) --split $(TASKS_ROOT)/$(1)/split \
+@$(call timed,$(@D)/train.time,env -u FP_QUIET bin/train-cnn --cfg $(3) --split $(TASKS_ROOT)/$(1)/split \
   --seed $(2) --epochs $(CNN_EPOCHS) -o $@ --curves $(@D)/curves.csv --plot $(@D)/curves.png \
   $< > /dev/null,$(@D)/train.log)
 @echo "$(patsubst $(TASKS_ROOT)/%/model.weights,%,$@): $$(grep -o 'best epoch.*' $(@D)/train.log | cut -d';' -f1)"
 endef
 
-$(TASKS_ROOT)/%/cnn/model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(CNN_CFG) bin/train-cnn
-	$(call cnn_train,$*,$(SEED))
+# Network k (1: cnn/, k >= 2: cnn/member-k/) of every task: its rules, its recipe.
+define cnn_net_rules
+$(TASKS_ROOT)/%/cnn/$(1)recipe.txt: FORCE
+	$$(call recipe,cfg=$(2) seed=$(3) epochs=$(CNN_EPOCHS) size=$(CNN_SIZE))
 
-define cnn_member_rule
-$(TASKS_ROOT)/%/cnn/member-$(1)/model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(CNN_CFG) bin/train-cnn
-	$$(call cnn_train,$$*,$(2))
+$(TASKS_ROOT)/%/cnn/$(1)model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(2) $(TASKS_ROOT)/%/cnn/$(1)recipe.txt bin/train-cnn
+	$$(call cnn_train,$$*,$(3),$(2))
 endef
-$(foreach k,$(cnn_extra),$(eval $(call cnn_member_rule,$(k),$(shell expr $(SEED) + $(k) - 1))))
+$(eval $(call cnn_net_rules,,$(call cnn_cfg_of,1),$(SEED)))
+$(foreach k,$(cnn_extra),$(eval $(call cnn_net_rules,member-$(k)/,$(call cnn_cfg_of,$(k)),$(call cnn_seed_of,$(k)))))
 
 # The training recipe writes train.time right after the weights. A CNN trained before
 # train.time existed, or killed between saving its weights and its last log line, gets its
@@ -235,7 +263,7 @@ $(TASKS_ROOT)/%/run.csv: $(TASKS_ROOT)/%/report.txt $(TASKS_ROOT)/%/train.time $
 	fi; \
 	case $$m in \
 	  svm) f="raw pixels $(SVM_SIZE)x$(SVM_SIZE)x3 standardised" ;; \
-	  cnn) f="pixels $(CNN_SIZE)x$(CNN_SIZE)x3 / 255 into $(CNN_CFG)$(if $(cnn_extra), (ensemble of $(CNN_MEMBERS) networks; mean softmax))" ;; \
+	  cnn) f="pixels $(CNN_SIZE)x$(CNN_SIZE)x3 / 255 into $(cnn_cfgs_used)$(if $(cnn_extra), (ensemble of $(CNN_MEMBERS) networks; mean softmax))" ;; \
 	  *) f=$$(tr ',' ';' < $(@D)/features.txt) ;; \
 	esac; \
 	te=$$(sed -n 's/^accuracy,//p' $(@D)/metrics.csv); \

@@ -130,6 +130,12 @@ accuracy() {
         --lr 0.001 "$D/img.npy" > /dev/null
     ! cmp -s m.weights c.weights || false
     ! grep -q 'cosine=1' c.weights.cfg || false
+    # pipelines/cnn-aug-cos.cfg asks for it (cosine=1, patience=0): every epoch runs
+    env -u FP_QUIET train-cnn --cfg "$ROOT/pipelines/cnn-aug-cos.cfg" --split "$D/split" -o k.weights \
+        --epochs 3 "$D/img.npy" > /dev/null 2> err3.txt
+    lrs=$(sed -n 's/.*epoch [0-9]\/3 .*, lr \([0-9.e-]*\).*/\1/p' err3.txt | tr '\n' ' ')
+    [ "$lrs" = "0.001 0.00075 0.00025 " ]
+    grep -q 'best epoch [0-9] of 3 ' err3.txt
 }
 
 @test "train-cnn: the direct convolutions and the image-by-image trunk train like im2col + GEMM" {

@@ -30,10 +30,10 @@ render() { groff -man -Tutf8 -rLL=250n -rHY=0 "$1" 2> /dev/null | col -b; }
     # nothing else in bin/ or man1/
     [ "$(ls "$PFX/bin" | wc -l)" -eq 13 ]
     [ "$(ls "$PFX/share/man/man1" | wc -l)" -eq 13 ]
-    for c in cnn cnn-original cnn-aug cnn-aug-bn; do
+    for c in cnn cnn-original cnn-aug cnn-aug-bn cnn-aug-cos; do
         cmp "$ROOT/pipelines/$c.cfg" "$PFX/share/facepipe/$c.cfg"
     done
-    [ "$(ls "$PFX/share/facepipe" | wc -l)" -eq 4 ]
+    [ "$(ls "$PFX/share/facepipe" | wc -l)" -eq 5 ]
     # the installed tools run from anywhere
     PATH="$PFX/bin:/usr/bin:/bin" decode --help | grep -q '^Usage: decode'
     # and man finds the pages through the prefix
@@ -79,7 +79,7 @@ render() { groff -man -Tutf8 -rLL=250n -rHY=0 "$1" 2> /dev/null | col -b; }
     P2="$BATS_TEST_TMPDIR/p2"
     mkdir -p "$P2/bin" && echo keep > "$P2/bin/other-tool"
     make -s -C "$ROOT" install PREFIX="$P2" > /dev/null
-    [ "$(find "$P2" -type f | wc -l)" -eq $((13 + 13 + 4 + 1)) ]      # tools, pages, cfgs, other-tool
+    [ "$(find "$P2" -type f | wc -l)" -eq $((13 + 13 + 5 + 1)) ]      # tools, pages, cfgs, other-tool
     make -s -C "$ROOT" uninstall PREFIX="$P2" > /dev/null
     [ "$(find "$P2" -type f)" = "$P2/bin/other-tool" ]
     [ ! -e "$P2/share/facepipe" ]

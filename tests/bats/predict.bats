@@ -278,3 +278,41 @@ copy_trained() {
     [ "$status" -eq 2 ]
     [[ "$output" == *"CNN_MEMBERS 'two': expected a whole number of networks, 1 to 16"* ]]
 }
+
+@test "recipe.txt: a model follows its settings both ways; CNN_CFG with two cfgs is an ensemble of two networks" {
+    copy_trained fr5
+    C="$T2/smiling/cnn" IMG="$T2/../../images.npy"
+    two="pipelines/cnn-aug.cfg pipelines/cnn-original.cfg"
+    make -s -C "$ROOT" task=smiling cnn CNN_CFG="$two" $A > two.log 2>&1 || { cat two.log; false; }
+    # as many networks as cfgs: network 1 is kept (same cfg, seed), network 2 trains the
+    # second cfg with seed 2 - the bytes train-cnn gives for that
+    ! grep -q "^smiling/cnn: best epoch" two.log || false
+    grep -q "^smiling/cnn/member-2: best epoch" two.log
+    [ "$(cat "$C/members.txt")" = "model.weights member-2/model.weights" ]
+    [ "$(cat "$C/member-2/recipe.txt")" = "$(printf 'cfg=pipelines/cnn-original.cfg\nseed=2\nepochs=2\nsize=32')" ]
+    train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$T2/smiling/split" --seed 2 --epochs 2 \
+        -o again.weights "$IMG" > /dev/null
+    cmp again.weights "$C/member-2/model.weights"
+    grep -qx "features,pixels 32x32x3 / 255 into $two (ensemble of 2 networks; mean softmax)" "$C/run.csv"
+    # one network again, on a cfg older than its weights: trained again (a date cannot tell)
+    make -s -C "$ROOT" task=smiling cnn CNN_CFG=pipelines/cnn-original.cfg $A > orig.log 2>&1 || { cat orig.log; false; }
+    grep -q "^smiling/cnn: best epoch" orig.log
+    grep -qx "cfg=pipelines/cnn-original.cfg" "$C/recipe.txt"
+    grep -qx "features,pixels 32x32x3 / 255 into pipelines/cnn-original.cfg" "$C/run.csv"
+    # and back: trained again, the same bytes as the first time (same cfg, seed, rows)
+    make -s -C "$ROOT" task=smiling cnn $A > back.log 2>&1 || { cat back.log; false; }
+    grep -q "^smiling/cnn: best epoch" back.log
+    cmp "$C/model.weights" "$FR/$(basename "$(ls -d "$FR"/*)")/size32-seed1/kauto/tasks/smiling/cnn/model.weights"
+    # the SVM: SVM_ITER 2 -> 3 -> 2 searches again each time (search.csv: one line per C)
+    S="$T2/smiling/svm"
+    [ "$(($(wc -l < "$S/search.csv") - 1))" -eq 2 ]
+    make -s -C "$ROOT" task=smiling svm $A SVM_ITER=3 > s3.log 2>&1 || { cat s3.log; false; }
+    [ "$(($(wc -l < "$S/search.csv") - 1))" -eq 3 ]
+    make -s -C "$ROOT" task=smiling svm $A > s2.log 2>&1 || { cat s2.log; false; }
+    [ "$(($(wc -l < "$S/search.csv") - 1))" -eq 2 ]
+    cmp "$S/model.txt" "$FR/$(basename "$(ls -d "$FR"/*)")/size32-seed1/kauto/tasks/smiling/svm/model.txt"
+    # the same settings again: nothing to redo
+    run make -C "$ROOT" task=smiling svm cnn $A
+    [ "$status" -eq 0 ]
+    ! grep -q '^bin/\|train-cnn\|training time' <<< "$output" || false
+}
