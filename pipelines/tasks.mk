@@ -45,6 +45,9 @@ ifeq ($(strip $(CNN_CFG)),)
 $(error CNN_CFG is empty: give one cfg or several, e.g. pipelines/cnn-aug.cfg)
 endif
 CNN_MEMBERS ?= $(words $(CNN_CFG))
+ifeq ($(shell [ "$(CNN_MEMBERS)" -lt $(words $(CNN_CFG)) ] 2>/dev/null && echo fewer),fewer)
+$(error CNN_MEMBERS $(CNN_MEMBERS) is fewer than the $(words $(CNN_CFG)) cfgs of CNN_CFG: one network per cfg at least)
+endif
 ifeq ($(shell [ "$(CNN_MEMBERS)" -ge 1 ] 2>/dev/null && [ "$(CNN_MEMBERS)" -le 16 ] && echo ok),)
 $(error CNN_MEMBERS '$(CNN_MEMBERS)': expected a whole number of networks, 1 to 16)
 endif
@@ -52,9 +55,8 @@ cnn_extra := $(if $(filter-out 1,$(CNN_MEMBERS)),$(shell seq 2 $(CNN_MEMBERS)))
 # The cfg and the seed of network $(1).
 cnn_cfg_of  = $(word $(shell expr \( $(1) - 1 \) % $(words $(CNN_CFG)) + 1),$(CNN_CFG))
 cnn_seed_of = $(shell expr $(SEED) + $(1) - 1)
-# The cfgs the networks train, in order; just the one when they all train the same.
-cnn_cfgs_used := $(foreach k,1 $(cnn_extra),$(call cnn_cfg_of,$(k)))
-cnn_cfgs_used := $(if $(word 2,$(sort $(cnn_cfgs_used))),$(cnn_cfgs_used),$(firstword $(cnn_cfgs_used)))
+# The cfgs the networks train; just the one when they all train the same.
+cnn_cfgs_used := $(if $(word 2,$(sort $(CNN_CFG))),$(CNN_CFG),$(firstword $(CNN_CFG)))
 cnn_nets   = $(TASKS_ROOT)/$(1)/cnn/model.weights $(foreach k,$(cnn_extra),$(TASKS_ROOT)/$(1)/cnn/member-$(k)/model.weights)
 
 ifneq ($(task),)
@@ -102,13 +104,20 @@ $(FILTER_DIR)/raw$(SVM_SIZE).npy: $(FILTER_DIR)/images.npy bin/extract-features
 svm_train_args = --task $(1) --balanced --seed $(SEED) --n-iter $(SVM_ITER) --folds $(SVM_FOLDS) \
 	  --train $(TASKS_ROOT)/$(1)/split/train.csv --val $(TASKS_ROOT)/$(1)/split/val.csv
 
-# recipe.txt of a method: the settings its model was made with, rewritten only when they
-# change, so that a model follows its settings both ways (a file's date alone cannot tell
-# that SVM_ITER=20 went back to 10, or CNN_CFG to a cfg older than the weights).
+# $(call recipe,SETTINGS): recipe.txt of a model, the settings it was made with (the
+# *_recipe lists), rewritten only when they change, so that a model follows its settings
+# both ways (a file's date alone cannot tell that SVM_ITER=20 went back to 10, or CNN_CFG to
+# a cfg older than the weights).
 recipe = @mkdir -p $(@D); printf '%s\n' $(1) | $(call replace_if_changed,$@)
+svm_recipe      = size=$(SVM_SIZE) n_iter=$(SVM_ITER) folds=$(SVM_FOLDS) seed=$(SEED)
+transfer_recipe = n_iter=$(SVM_ITER) folds=$(SVM_FOLDS) seed=$(SEED)
+codes_recipe    = layer=$(CNN_CODE_LAYER)
+backbone_recipe = cfg=$(abspath $(BACKBONE)) weights=$(abspath $(WEIGHTS))
+cnn_recipe      = cfg=$(abspath $(call cnn_cfg_of,$(1))) seed=$(call cnn_seed_of,$(1)) epochs=$(CNN_EPOCHS) size=$(CNN_SIZE)
+
 
 $(TASKS_ROOT)/%/svm/recipe.txt: FORCE
-	$(call recipe,size=$(SVM_SIZE) n_iter=$(SVM_ITER) folds=$(SVM_FOLDS) seed=$(SEED))
+	$(call recipe,$(svm_recipe))
 
 $(TASKS_ROOT)/%/svm/model.txt $(TASKS_ROOT)/%/svm/train.time: $(FILTER_DIR)/raw$(SVM_SIZE).npy $(TASKS_ROOT)/%/split/.done $(TASKS_ROOT)/%/svm/recipe.txt bin/train-svm
 	@mkdir -p $(@D)
@@ -133,11 +142,14 @@ transfer_source = $(if $(BACKBONE),backbone,$(if $(filter auto,$(TRANSFER_FEATUR
 transfer_features = $(if $(filter backbone,$(call transfer_source,$(1))),$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy,$(if $(filter cnn,$(call transfer_source,$(1))),$(TASKS_ROOT)/$(1)/cnn/codes.npy,$(FILTER_DIR)/features.npy))
 transfer_kind = $(if $(filter backbone,$(call transfer_source,$(1))),CNN codes of $(BACKBONE) + $(WEIGHTS),$(if $(filter cnn,$(call transfer_source,$(1))),CNN codes (layer $(CNN_CODE_LAYER)) of the custom CNN trained on this task's training rows,hand-crafted features ($(if $(filter hand,$(TRANSFER_FEATURES)),TRANSFER_FEATURES=hand,no CNN trained for this task yet and no BACKBONE given))))
 
-$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy: $(FILTER_DIR)/images.npy $(BACKBONE) $(WEIGHTS) bin/extract-features
+$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).recipe: FORCE
+	$(call recipe,$(backbone_recipe))
+
+$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy: $(FILTER_DIR)/images.npy $(BACKBONE) $(WEIGHTS) $(FILTER_DIR)/codes-$(notdir $(BACKBONE)).recipe bin/extract-features
 	bin/extract-features --cfg $(BACKBONE) $(if $(WEIGHTS),--weights $(WEIGHTS)) $< -o $@
 
 $(TASKS_ROOT)/%/cnn/codes.recipe: FORCE
-	$(call recipe,layer=$(CNN_CODE_LAYER))
+	$(call recipe,$(codes_recipe))
 
 $(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(TASKS_ROOT)/%/cnn/codes.recipe $(CNN_IMAGES) bin/extract-features
 	bin/extract-features --cfg $<.cfg --weights $< --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
@@ -148,7 +160,7 @@ $(TASKS_ROOT)/%/transfer/features.txt: FORCE
 	@echo "$(call transfer_kind,$*)" | $(call replace_if_changed,$@)
 
 $(TASKS_ROOT)/%/transfer/recipe.txt: FORCE
-	$(call recipe,n_iter=$(SVM_ITER) folds=$(SVM_FOLDS) seed=$(SEED))
+	$(call recipe,$(transfer_recipe))
 
 $(TASKS_ROOT)/%/transfer/model.txt $(TASKS_ROOT)/%/transfer/train.time: $$(call transfer_features,$$*) $(TASKS_ROOT)/%/transfer/features.txt $(TASKS_ROOT)/%/transfer/recipe.txt $(TASKS_ROOT)/%/split/.done bin/train-svm
 	@mkdir -p $(@D)
@@ -204,13 +216,13 @@ endef
 # Network k (1: cnn/, k >= 2: cnn/member-k/) of every task: its rules, its recipe.
 define cnn_net_rules
 $(TASKS_ROOT)/%/cnn/$(1)recipe.txt: FORCE
-	$$(call recipe,cfg=$(2) seed=$(3) epochs=$(CNN_EPOCHS) size=$(CNN_SIZE))
+	$$(call recipe,$(4))
 
 $(TASKS_ROOT)/%/cnn/$(1)model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(2) $(TASKS_ROOT)/%/cnn/$(1)recipe.txt bin/train-cnn
 	$$(call cnn_train,$$*,$(3),$(2))
 endef
-$(eval $(call cnn_net_rules,,$(call cnn_cfg_of,1),$(SEED)))
-$(foreach k,$(cnn_extra),$(eval $(call cnn_net_rules,member-$(k)/,$(call cnn_cfg_of,$(k)),$(call cnn_seed_of,$(k)))))
+$(eval $(call cnn_net_rules,,$(call cnn_cfg_of,1),$(SEED),$(call cnn_recipe,1)))
+$(foreach k,$(cnn_extra),$(eval $(call cnn_net_rules,member-$(k)/,$(call cnn_cfg_of,$(k)),$(call cnn_seed_of,$(k)),$(call cnn_recipe,$(k)))))
 
 # The training recipe writes train.time right after the weights. A CNN trained before
 # train.time existed, or killed between saving its weights and its last log line, gets its
@@ -273,3 +285,16 @@ $(TASKS_ROOT)/%/run.csv: $(TASKS_ROOT)/%/report.txt $(TASKS_ROOT)/%/train.time $
 	   END { printf "train_wall_s,%.3f\ntrain_cpu_s,%.3f\npredict_wall_s,%.3f\npredict_cpu_s,%.3f\n", tw, tc, pw, pc; \
 	         printf "val_accuracy,%s\ntest_accuracy,%s\nmethod,%s\nfeatures,%s\n", va, te, m, f }' \
 	  $$times $(@D)/predict.time > $@.tmp && mv $@.tmp $@
+
+# A model made before recipe.txt existed is adopted, not retrained: its stamp is written
+# while make reads this file (here at its end, every setting defined; a stamp that a rule
+# creates counts as changed, whatever its date), dated as the model: taken as made with
+# today's settings - what make assumed then.
+# $(call adopt,STAMP,MODEL,SETTINGS)
+adopt = $(if $(wildcard $(2)),$(if $(wildcard $(1)),,$(shell printf '%s\n' $(3) > $(1).tmp && \
+	touch -r $(2) $(1).tmp && mv $(1).tmp $(1) && echo "$(2): made before $(notdir $(1)) existed; taken as made with: $(3)" >&2)))
+$(foreach t,$(TASKS),$(call adopt,$(TASKS_ROOT)/$(t)/svm/recipe.txt,$(TASKS_ROOT)/$(t)/svm/model.txt,$(svm_recipe)) \
+  $(call adopt,$(TASKS_ROOT)/$(t)/transfer/recipe.txt,$(TASKS_ROOT)/$(t)/transfer/model.txt,$(transfer_recipe)) \
+  $(call adopt,$(TASKS_ROOT)/$(t)/cnn/codes.recipe,$(TASKS_ROOT)/$(t)/cnn/codes.npy,$(codes_recipe)) \
+  $(foreach k,1 $(cnn_extra),$(call adopt,$(TASKS_ROOT)/$(t)/cnn/$(if $(filter 1,$(k)),,member-$(k)/)recipe.txt,$(TASKS_ROOT)/$(t)/cnn/$(if $(filter 1,$(k)),,member-$(k)/)model.weights,$(call cnn_recipe,$(k)))))
+$(if $(BACKBONE),$(call adopt,$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).recipe,$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy,$(backbone_recipe)))

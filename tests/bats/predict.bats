@@ -289,7 +289,7 @@ copy_trained() {
     ! grep -q "^smiling/cnn: best epoch" two.log || false
     grep -q "^smiling/cnn/member-2: best epoch" two.log
     [ "$(cat "$C/members.txt")" = "model.weights member-2/model.weights" ]
-    [ "$(cat "$C/member-2/recipe.txt")" = "$(printf 'cfg=pipelines/cnn-original.cfg\nseed=2\nepochs=2\nsize=32')" ]
+    [ "$(cat "$C/member-2/recipe.txt")" = "$(printf "cfg=$ROOT/pipelines/cnn-original.cfg\nseed=2\nepochs=2\nsize=32")" ]
     train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$T2/smiling/split" --seed 2 --epochs 2 \
         -o again.weights "$IMG" > /dev/null
     cmp again.weights "$C/member-2/model.weights"
@@ -297,7 +297,7 @@ copy_trained() {
     # one network again, on a cfg older than its weights: trained again (a date cannot tell)
     make -s -C "$ROOT" task=smiling cnn CNN_CFG=pipelines/cnn-original.cfg $A > orig.log 2>&1 || { cat orig.log; false; }
     grep -q "^smiling/cnn: best epoch" orig.log
-    grep -qx "cfg=pipelines/cnn-original.cfg" "$C/recipe.txt"
+    grep -qx "cfg=$ROOT/pipelines/cnn-original.cfg" "$C/recipe.txt"
     grep -qx "features,pixels 32x32x3 / 255 into pipelines/cnn-original.cfg" "$C/run.csv"
     # and back: trained again, the same bytes as the first time (same cfg, seed, rows)
     make -s -C "$ROOT" task=smiling cnn $A > back.log 2>&1 || { cat back.log; false; }
@@ -311,8 +311,31 @@ copy_trained() {
     make -s -C "$ROOT" task=smiling svm $A > s2.log 2>&1 || { cat s2.log; false; }
     [ "$(($(wc -l < "$S/search.csv") - 1))" -eq 2 ]
     cmp "$S/model.txt" "$FR/$(basename "$(ls -d "$FR"/*)")/size32-seed1/kauto/tasks/smiling/svm/model.txt"
+    # the layer of the CNN codes: extracted again, the transfer model trained again
+    make -s -C "$ROOT" task=smiling transfer CNN_CODE_LAYER=-2 $A > l2.log 2>&1 || { cat l2.log; false; }
+    grep -qx "layer=-2" "$C/codes.recipe"
+    grep -q "^smiling/transfer: training time" l2.log
+    make -s -C "$ROOT" task=smiling transfer $A > l3.log 2>&1 || { cat l3.log; false; }
+    grep -q "^smiling/transfer: training time" l3.log
     # the same settings again: nothing to redo
-    run make -C "$ROOT" task=smiling svm cnn $A
+    run make -C "$ROOT" task=smiling svm transfer cnn $A
     [ "$status" -eq 0 ]
-    ! grep -q '^bin/\|train-cnn\|training time' <<< "$output" || false
+    ! grep -q '^bin/\|train-cnn\|training time\|best epoch' <<< "$output" || false
+    # fewer networks than cfgs: refused
+    run make -s -C "$ROOT" task=smiling cnn CNN_CFG="$two" CNN_MEMBERS=1 $A
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"CNN_MEMBERS 1 is fewer than the 2 cfgs of CNN_CFG"* ]]
+}
+
+@test "recipe.txt: a model made before recipe.txt existed is adopted, not retrained" {
+    copy_trained fr6
+    rm "$T2"/smiling/*/recipe.txt "$T2"/smiling/cnn/codes.recipe
+    make -s -C "$ROOT" task=smiling svm transfer cnn $A > up.log 2>&1 || { cat up.log; false; }
+    cat up.log      # shown when the test fails
+    ! grep -q 'training time\|best epoch' up.log || false
+    grep -q "smiling/cnn/model.weights: made before recipe.txt existed; taken as made with: cfg=$ROOT/pipelines/cnn-aug.cfg seed=1 epochs=2 size=32" up.log
+    grep -q "smiling/svm/model.txt: made before recipe.txt existed" up.log
+    [ "$(cat "$T2/smiling/svm/recipe.txt")" = "$(printf 'size=32\nn_iter=2\nfolds=3\nseed=1')" ]
+    [ ! "$T2/smiling/cnn/recipe.txt" -nt "$T2/smiling/cnn/model.weights" ]
+    [ "$(cat "$T2/smiling/cnn/codes.recipe")" = "layer=-3" ]
 }
