@@ -115,7 +115,6 @@ codes_recipe    = layer=$(CNN_CODE_LAYER)
 backbone_recipe = cfg=$(abspath $(BACKBONE)) weights=$(abspath $(WEIGHTS))
 cnn_recipe      = cfg=$(abspath $(call cnn_cfg_of,$(1))) seed=$(call cnn_seed_of,$(1)) epochs=$(CNN_EPOCHS) size=$(CNN_SIZE)
 
-
 $(TASKS_ROOT)/%/svm/recipe.txt: FORCE
 	$(call recipe,$(svm_recipe))
 
