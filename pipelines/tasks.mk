@@ -57,7 +57,10 @@ cnn_cfg_of  = $(word $(shell expr \( $(1) - 1 \) % $(words $(CNN_CFG)) + 1),$(CN
 cnn_seed_of = $(shell expr $(SEED) + $(1) - 1)
 # The cfgs the networks train; just the one when they all train the same.
 cnn_cfgs_used := $(if $(word 2,$(sort $(CNN_CFG))),$(CNN_CFG),$(firstword $(CNN_CFG)))
-cnn_nets   = $(TASKS_ROOT)/$(1)/cnn/model.weights $(foreach k,$(cnn_extra),$(TASKS_ROOT)/$(1)/cnn/member-$(k)/model.weights)
+# Where network k lives under a task's cnn/ ("" for network 1, else member-k/), and every
+# network's weights of task $(1).
+cnn_sub    = $(if $(filter 1,$(1)),,member-$(1)/)
+cnn_nets   = $(foreach k,1 $(cnn_extra),$(TASKS_ROOT)/$(1)/cnn/$(call cnn_sub,$(k))model.weights)
 
 ifneq ($(task),)
 ifeq ($(filter $(task),$(TASKS)),)
@@ -220,8 +223,7 @@ $(TASKS_ROOT)/%/cnn/$(1)recipe.txt: FORCE
 $(TASKS_ROOT)/%/cnn/$(1)model.weights: $(CNN_IMAGES) $(TASKS_ROOT)/%/split/.done $(2) $(TASKS_ROOT)/%/cnn/$(1)recipe.txt bin/train-cnn
 	$$(call cnn_train,$$*,$(3),$(2))
 endef
-$(eval $(call cnn_net_rules,,$(call cnn_cfg_of,1),$(SEED),$(call cnn_recipe,1)))
-$(foreach k,$(cnn_extra),$(eval $(call cnn_net_rules,member-$(k)/,$(call cnn_cfg_of,$(k)),$(call cnn_seed_of,$(k)),$(call cnn_recipe,$(k)))))
+$(foreach k,1 $(cnn_extra),$(eval $(call cnn_net_rules,$(call cnn_sub,$(k)),$(call cnn_cfg_of,$(k)),$(call cnn_seed_of,$(k)),$(call cnn_recipe,$(k)))))
 
 # The training recipe writes train.time right after the weights. A CNN trained before
 # train.time existed, or killed between saving its weights and its last log line, gets its
@@ -295,5 +297,5 @@ adopt = $(if $(wildcard $(2)),$(if $(wildcard $(1)),,$(shell printf '%s\n' $(3) 
 $(foreach t,$(TASKS),$(call adopt,$(TASKS_ROOT)/$(t)/svm/recipe.txt,$(TASKS_ROOT)/$(t)/svm/model.txt,$(svm_recipe)) \
   $(call adopt,$(TASKS_ROOT)/$(t)/transfer/recipe.txt,$(TASKS_ROOT)/$(t)/transfer/model.txt,$(transfer_recipe)) \
   $(call adopt,$(TASKS_ROOT)/$(t)/cnn/codes.recipe,$(TASKS_ROOT)/$(t)/cnn/codes.npy,$(codes_recipe)) \
-  $(foreach k,1 $(cnn_extra),$(call adopt,$(TASKS_ROOT)/$(t)/cnn/$(if $(filter 1,$(k)),,member-$(k)/)recipe.txt,$(TASKS_ROOT)/$(t)/cnn/$(if $(filter 1,$(k)),,member-$(k)/)model.weights,$(call cnn_recipe,$(k)))))
+  $(foreach k,1 $(cnn_extra),$(call adopt,$(TASKS_ROOT)/$(t)/cnn/$(call cnn_sub,$(k))recipe.txt,$(TASKS_ROOT)/$(t)/cnn/$(call cnn_sub,$(k))model.weights,$(call cnn_recipe,$(k)))))
 $(if $(BACKBONE),$(call adopt,$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).recipe,$(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy,$(backbone_recipe)))

@@ -263,10 +263,11 @@ copy_trained() {
     run make -s -C "$ROOT" predict IMAGES="$PWD/sub" METHOD=cnn task=smiling $A
     grep -q "smiling/cnn is not used: its test report is older than $C/member-2/model.weights" <<< "$output"
     make -s -C "$ROOT" task=smiling cnn CNN_MEMBERS=2 $A > again.log 2>&1 || { cat again.log; false; }
-    # the same count again: nothing to redo
+    # the same count again: nothing to redo (the training recipes are silent: they show
+    # themselves by their "best epoch" line, the report by its accuracy)
     run make -C "$ROOT" task=smiling cnn CNN_MEMBERS=2 $A
     [ "$status" -eq 0 ]
-    ! grep -q '^bin/\|train-cnn' <<< "$output" || false
+    ! grep -q '^bin/\|train-cnn\|best epoch\|accuracy' <<< "$output" || false
     # back to one network: its predictions alone, nothing trained
     make -s -C "$ROOT" task=smiling cnn $A > one.log 2>&1 || { cat one.log; false; }
     ! grep -q "best epoch" one.log || false
@@ -320,7 +321,7 @@ copy_trained() {
     # the same settings again: nothing to redo
     run make -C "$ROOT" task=smiling svm transfer cnn $A
     [ "$status" -eq 0 ]
-    ! grep -q '^bin/\|train-cnn\|training time\|best epoch' <<< "$output" || false
+    ! grep -q '^bin/\|train-cnn\|training time\|best epoch\|accuracy' <<< "$output" || false
     # fewer networks than cfgs: refused
     run make -s -C "$ROOT" task=smiling cnn CNN_CFG="$two" CNN_MEMBERS=1 $A
     [ "$status" -eq 2 ]
