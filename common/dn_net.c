@@ -225,7 +225,8 @@ static char *cfg_text(const char *tmpl, const dn_cfg_opts *o, size_t *len)
         {"channels", o ? o->channels : 0}, {"flip", o ? o->flip : 0},
         {"translate", o ? o->translate : 0}, {"zoom", o ? o->zoom : 0},
         {"tta", o ? o->tta : 0}, {"plateau", o ? o->plateau : 0},
-        {"patience", o ? o->patience : 0}, {"cosine", o ? o->cosine : 0}};
+        {"patience", o ? o->patience : 0}, {"cosine", o ? o->cosine : 0},
+        {"refit", o ? o->refit : 0}};
     const int nkeys = (int)(sizeof net_keys / sizeof *net_keys);
 
     char *text = NULL;

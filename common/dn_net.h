@@ -28,11 +28,11 @@ typedef struct dn_net dn_net;
  *   classes                          -> output= of the LAST [connected] section, or filters=
  *                                       of the last [convolutional] if it comes later
  *   flip, translate, zoom, tta,      -> train-cnn's own [net] keys (docs/train-cnn.md), so
- *   plateau, patience, cosine           the saved cfg records what training used; for these
+ *   plateau, patience, cosine, refit    the saved cfg records what training used; for these
  *                                       a negative value writes 0 */
 typedef struct {
     int batch, height, width, channels, classes;
-    int flip, translate, zoom, tta, plateau, patience, cosine;
+    int flip, translate, zoom, tta, plateau, patience, cosine, refit;
 } dn_cfg_opts;
 
 /* Writes the cfg TEMPLATE with the substitutions to OUT (atomically; "-" = stdout). */
@@ -55,7 +55,7 @@ int dn_is_adam(const dn_net *n);       /* [net] adam=1 */
 float dn_lr(const dn_net *n);          /* [net] learning_rate, or the last dn_set_lr */
 void dn_set_lr(dn_net *n, float lr);
 /* An integer key of the cfg's [net] section that Darknet does not know (train-cnn's flip=,
- * translate=, zoom=, tta=, plateau=, patience=, cosine=: see docs/train-cnn.md), or def when absent. */
+ * translate=, zoom=, tta=, plateau=, patience=, cosine=, refit=: see docs/train-cnn.md), or def when absent. */
 int dn_net_option(const dn_net *n, const char *key, int def);
 /* One line per layer ("conv 32 3x3/1 64x64x3 -> 62x62x32"), for --verbose and docs. */
 void dn_describe(const dn_net *n, FILE *f);

@@ -13,7 +13,8 @@
 #                `time` around the training and the test-prediction commands; cpu = user +
 #                system of every thread), val_accuracy (the final model on the validation
 #                rows; the CNN: its best epoch's; an ensemble (CNN_MEMBERS): its mean
-#                softmax's, training times summed), test_accuracy, method, features
+#                softmax's, training times summed; a refit=1 cfg: of the networks chosen
+#                before the refit), test_accuracy, method, features
 #   curves.csv   learning curves, and curves.png: the SVMs' n_train,train_accuracy,
 #                val_accuracy (train-svm --learning-curve, the chosen C refitted on 10%, 20%,
 #                ..., 100% of the training rows); the CNN's per epoch (train-cnn --curves)
@@ -153,8 +154,10 @@ $(FILTER_DIR)/codes-$(notdir $(BACKBONE)).npy: $(FILTER_DIR)/images.npy $(BACKBO
 $(TASKS_ROOT)/%/cnn/codes.recipe: FORCE
 	$(call recipe,$(codes_recipe))
 
+# The codes of the network chosen on the validation rows (before any refit on them: the
+# transfer method reports its accuracy on those rows).
 $(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(TASKS_ROOT)/%/cnn/codes.recipe $(CNN_IMAGES) bin/extract-features
-	bin/extract-features --cfg $<.cfg --weights $< --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
+	m=$<; $(val_weights_sh); bin/extract-features --cfg $$v.cfg --weights $$v --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
 
 .SECONDEXPANSION:
 $(TASKS_ROOT)/%/transfer/features.txt: FORCE
@@ -206,12 +209,13 @@ CNN_IMAGES := $(if $(filter $(CNN_SIZE),$(SIZE)),$(FILTER_DIR)/images.npy,$(FILT
 
 # Training network $@ of task $(1) with seed $(2) and cfg $(3) (its own test predictions, on stdout, are
 # not kept: pred.csv comes from the saved weights below, which also times the prediction).
-# Its per-epoch log goes to train.log whatever FP_QUIET says.
+# Its per-epoch log goes to train.log whatever FP_QUIET says. val-model.weights beside it: the
+# network chosen on the validation rows (the same one unless the cfg says refit=1).
 define cnn_train
 @mkdir -p $(@D)
 @$(call timed,$(@D)/train.time,env -u FP_QUIET bin/train-cnn --cfg $(3) --split $(TASKS_ROOT)/$(1)/split \
-  --seed $(2) --epochs $(CNN_EPOCHS) -o $@ --curves $(@D)/curves.csv --plot $(@D)/curves.png \
-  $< > /dev/null,$(@D)/train.log)
+  --seed $(2) --epochs $(CNN_EPOCHS) -o $@ --val-model $(@D)/val-model.weights \
+  --curves $(@D)/curves.csv --plot $(@D)/curves.png $< > /dev/null,$(@D)/train.log)
 @echo "$(patsubst $(TASKS_ROOT)/%/model.weights,%,$@): $$(grep -o 'best epoch.*' $(@D)/train.log | cut -d';' -f1)"
 endef
 
@@ -237,6 +241,14 @@ $(TASKS_ROOT)/%/train.time: $(TASKS_ROOT)/%/model.weights
 	  END { if (w == "") w = ep; if (w + 0 <= 0) exit 1; printf "%s %.2f 0\n", w, cpu }' $(@D)/train.log > $@.tmp && mv $@.tmp $@ \
 	  || { rm -f $@.tmp; echo "$@: no times in $(@D)/train.log; remove $< to train again" >&2; exit 1; }; }
 
+# Shell: v = the weights of network $$m (a model.weights) that never saw the validation rows,
+# for whatever reports on them (an ensemble's validation accuracy, the transfer method's
+# codes): val-model.weights beside it - the network a refit=1 cfg retrained on the training
+# and validation rows was chosen before that. A network trained before val-model.weights was
+# kept had no refit: its own weights.
+val_weights_sh = v=$$(dirname $$m)/val-model.weights; [ -f $$v ] || { ! grep -q '^refit=1' $$m.cfg || \
+	{ echo "$$v: missing, and $$m was refitted on the validation rows: remove it to train again" >&2; exit 1; }; v=$$m; }
+
 $(TASKS_ROOT)/%/cnn/members.txt: FORCE
 	@mkdir -p $(@D)
 	@echo "$(patsubst $(TASKS_ROOT)/$*/cnn/%,%,$(call cnn_nets,$*))" | $(call replace_if_changed,$@)
@@ -247,9 +259,11 @@ $(TASKS_ROOT)/%/cnn/pred.csv $(TASKS_ROOT)/%/cnn/predict.time: $(call cnn_nets,%
 	  --split $(TASKS_ROOT)/$*/split --predictions $(@D)/pred.csv $(CNN_IMAGES),$(@D)/predict.log)
 
 # An ensemble's validation rows (val-pred.csv), for the accuracy run.csv reports
-# (val-ensemble.log, renamed into place only when it succeeded).
+# (val-ensemble.log, renamed into place only when it succeeded): by the networks as chosen on
+# those rows, before any refit.
 $(TASKS_ROOT)/%/cnn/val-ensemble.log: $(call cnn_nets,%) $(TASKS_ROOT)/%/cnn/members.txt $(CNN_IMAGES)
-	@env -u FP_QUIET bin/train-cnn --predict $(addprefix --load ,$(call cnn_nets,$*)) \
+	@loads=; for m in $(call cnn_nets,$*); do $(val_weights_sh); loads="$$loads --load $$v"; done; \
+	env -u FP_QUIET bin/train-cnn --predict $$loads \
 	  --test $(TASKS_ROOT)/$*/split/val.csv --predictions $(@D)/val-pred.csv $(CNN_IMAGES) 2> $@.tmp \
 	  && mv $@.tmp $@ || { cat $@.tmp >&2; rm -f $@.tmp; exit 1; }
 

@@ -62,11 +62,20 @@ static void usage(void)
            "                         the learning rate falls from --lr to 0 along half a\n"
            "                         cosine over all steps of --epochs (default: the cfg's\n"
            "                         cosine=, 0)\n"
+           "      --refit, --no-refit\n"
+           "                         after the validation run, train a fresh network on the\n"
+           "                         training and validation rows together for its best\n"
+           "                         epoch count, the rate decaying to 0 along half a\n"
+           "                         cosine, and save that one\n"
+           "                         (default: the cfg's refit=, 0)\n"
            "      --seed N           initial weights, shuffling, augmentation, dropout\n"
            "                         (default 1)\n"
            "      --max-train N      train on the first N training rows only (benchmarks)\n"
            "Output\n"
            "  -o, --model FILE       best weights (Darknet format); the cfg used -> FILE.cfg\n"
+           "      --val-model FILE   also the weights chosen on the validation rows (the\n"
+           "                         best epoch, before --refit; without it, the same\n"
+           "                         network as -o) and FILE.cfg\n"
            "      --predictions FILE test predictions CSV file_name,predicted,score\n"
            "                         (default stdout; score = probability of class 1 for two\n"
            "                         classes, else of the predicted class)\n"
@@ -331,6 +340,188 @@ static char *cfg_beside(const char *weights)
     return c;
 }
 
+/* ------------------------------------------------------------------ training */
+
+/* How training rows reach the network: steps of `batch` images, each a random variant
+ * (draw_aug), at the rate of the schedule. */
+typedef struct {
+    int batch, flip, max_shift, zoom;
+    int cosine, epochs;  /* cosine decay over every step of `epochs` epochs */
+    int show_lr;         /* a schedule moves the rate: the epoch lines show it */
+    int quiet;
+} feed;
+
+typedef struct { double secs, cpu; int64_t images; } timing;
+
+/* One epoch over the rows of s. perm (kept from epoch to epoch) is reshuffled from r, then
+ * taken f->batch rows a step; the last step wraps around to the start of this epoch's order.
+ * The learning rate is lr_base, or under cosine its decayed value at every step. Returns the
+ * mean loss and the accuracy on the augmented images; *lr_first is the first step's rate. */
+static score train_epoch(dn_net *net, const split_set *s, const feed *f, rng *r, int64_t *perm,
+                         int epoch, const char *what, double lr_base, double *lr_first, timing *t)
+{
+    double t0 = now_seconds(), c0 = process_cpu_seconds();
+    int K = dn_outputs(net), B = f->batch;
+    const uint8_t **bimg = xmalloc(sizeof(*bimg) * (size_t)B);
+    int *blab = xmalloc(sizeof(int) * (size_t)B);
+    dn_aug *baug = xmalloc(sizeof(dn_aug) * (size_t)B);
+    float *bprob = xmalloc(sizeof(float) * (size_t)B * K);
+    rng_shuffle(r, perm, s->n);
+    int64_t steps = (s->n + B - 1) / B, T = (int64_t)f->epochs * steps, ok = 0;
+    double loss = 0;
+    progress bar;
+    progress_start(&bar, what, "images", s->n);
+    *lr_first = f->cosine ? cosine_lr(lr_base, (epoch - 1) * steps, T) : lr_base;
+    for (int64_t st = 0; st < steps; st++) {
+        if (f->cosine) dn_set_lr(net, (float)cosine_lr(lr_base, (epoch - 1) * steps + st, T));
+        for (int b = 0; b < B; b++) {
+            int64_t i = perm[(st * B + b) % s->n];
+            bimg[b] = s->img[i];
+            blab[b] = s->label[i];
+            baug[b] = draw_aug(r, f->flip, f->max_shift, f->zoom);
+        }
+        loss += dn_train_batch(net, bimg, blab, baug, bprob);
+        for (int b = 0; b < B && st * B + b < s->n; b++) {
+            const float *p = bprob + (size_t)b * K;
+            int arg = 0;
+            for (int k = 1; k < K; k++) if (p[k] > p[arg]) arg = k;
+            ok += arg == blab[b];
+        }
+        if (!isfinite(loss)) die("training diverged at epoch %d (loss is not finite): try a lower --lr", epoch);
+        if (!f->quiet) progress_update(&bar, (st + 1) * B < s->n ? (st + 1) * B : s->n);
+    }
+    if (!f->quiet) progress_clear(&bar);  /* the epoch's line follows */
+    t->secs = now_seconds() - t0;
+    t->cpu = process_cpu_seconds() - c0;
+    t->images = steps * B;
+    free(bimg);
+    free(blab);
+    free(baug);
+    free(bprob);
+    score sc = {loss / (double)(steps * B), (double)ok / (double)s->n};
+    return sc;
+}
+
+/* What the validation run chose. */
+typedef struct {
+    int best_epoch, ran;   /* the epoch of lowest validation loss; epochs run */
+    score best_val;
+    dn_snapshot *best;     /* its weights */
+    double secs;           /* training time, validation passes not counted */
+} selection;
+
+/* The validation run: epochs on the training rows, each followed by a pass over the
+ * validation rows (one curves line when cf); stops after `patience` epochs without a lower
+ * validation loss (0 = never), and under `plateau` multiplies the rate by plateau_factor
+ * after that many flat epochs. probs holds val->n x classes. */
+static selection select_epoch(dn_net *net, const split_set *train, const split_set *val, const feed *f,
+                              int patience, int plateau, double plateau_factor, int tta, uint64_t seed,
+                              FILE *cf, float *probs)
+{
+    selection sel = {0};
+    rng r;
+    rng_seed_stream(&r, seed, 1);
+    int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)train->n);
+    for (int64_t i = 0; i < train->n; i++) perm[i] = i;
+    double best_loss = INFINITY;
+    int since = 0, since_lr = 0, epoch;
+    double lr_base = dn_lr(net);  /* the plateau rule scales it; cosine decays from it */
+    for (epoch = 1; epoch <= f->epochs; epoch++) {
+        char what[64];
+        snprintf(what, sizeof what, "train-cnn: epoch %d", epoch);
+        double lr_first, t0 = now_seconds();
+        timing t;
+        score tr = train_epoch(net, train, f, &r, perm, epoch, what, lr_base, &lr_first, &t);
+        sel.secs += t.secs;
+        score va = evaluate(net, val, tta, probs);
+        double t_epoch = now_seconds() - t0;
+        if (cf) fprintf(cf, "%d,%.6f,%.6f,%.6f,%.6f\n", epoch, tr.loss, tr.acc, va.loss, va.acc);
+        int improved = va.loss < best_loss;
+        if (!f->quiet)
+            fprintf(stderr, "%s: epoch %d/%d train loss %.4f acc %.4f | val loss %.4f acc %.4f | train %.2f s (%.0f img/s, cpu %.2f s), epoch %.2f s%s%s\n",
+                    err_prog(), epoch, f->epochs, tr.loss, tr.acc, va.loss, va.acc, t.secs,
+                    (double)t.images / t.secs, t.cpu, t_epoch,
+                    f->show_lr ? lr_note(lr_first) : "", improved ? " *" : "");
+        if (improved) {
+            best_loss = va.loss;
+            sel.best_val = va;
+            sel.best_epoch = epoch;
+            since = since_lr = 0;
+            sel.best = dn_snapshot_take(net, sel.best);
+        } else if (patience && ++since >= patience) {
+            epoch++;
+            break;
+        } else if (plateau && ++since_lr >= plateau) {
+            /* As Keras's ReduceLROnPlateau: a smaller step once the validation loss is flat;
+             * the early-stopping count goes on. */
+            lr_base *= plateau_factor;
+            dn_set_lr(net, (float)lr_base);
+            since_lr = 0;
+            if (!f->quiet) fprintf(stderr, "%s: learning rate now %g%s\n", err_prog(), lr_base, f->cosine ? " (before the cosine factor)" : "");
+        }
+    }
+    sel.ran = epoch - 1;
+    free(perm);
+    if (!sel.best) die("the validation loss was never a number: the network diverged (try a lower --lr)");
+    return sel;
+}
+
+/* --refit: the validation run chose the number of epochs E; now a fresh network (net: the
+ * same cfg, starting weights, rate and seed) learns from the training and validation rows
+ * together for E epochs - a third more rows, what this model lacks most (docs/train-cnn.md,
+ * "Refit on the validation rows too"). Nothing is left to validate on, so nothing can be
+ * chosen here: whatever the last step leaves is the model. At a constant rate that is a
+ * random point of the band the validation loss wanders in from epoch to epoch (hair colour:
+ * 0.30 to 0.38), while the validation run's best epoch is the lucky low one. So the refit
+ * always decays its rate to 0 along half a cosine over its E epochs, and ends settled. */
+static void refit_epochs(dn_net *net, const split_set *train, const split_set *val, const feed *f,
+                         int E, uint64_t seed, double *secs)
+{
+    feed g = *f;
+    g.cosine = 1;
+    g.epochs = E;
+    g.show_lr = 1;
+    double lr_base = dn_lr(net);
+    split_set both = {.path = "train + val", .n = train->n + val->n};
+    both.label = xmalloc(sizeof(int) * (size_t)both.n);
+    both.img = xmalloc(sizeof(uint8_t *) * (size_t)both.n);
+    for (int64_t i = 0; i < both.n; i++) {
+        const split_set *from = i < train->n ? train : val;
+        int64_t j = i < train->n ? i : i - train->n;
+        both.label[i] = from->label[j];
+        both.img[i] = from->img[j];
+    }
+    rng r;
+    rng_seed_stream(&r, seed, 1);
+    int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)both.n);
+    for (int64_t i = 0; i < both.n; i++) perm[i] = i;
+    *secs = 0;
+    for (int epoch = 1; epoch <= E; epoch++) {
+        char what[64];
+        snprintf(what, sizeof what, "train-cnn: refit epoch %d", epoch);
+        double lr_first;
+        timing t;
+        score tr = train_epoch(net, &both, &g, &r, perm, epoch, what, lr_base, &lr_first, &t);
+        *secs += t.secs;
+        if (!g.quiet)
+            fprintf(stderr, "%s: refit epoch %d/%d train loss %.4f acc %.4f | train %.2f s (%.0f img/s, cpu %.2f s)%s\n",
+                    err_prog(), epoch, E, tr.loss, tr.acc, t.secs, (double)t.images / t.secs, t.cpu,
+                    lr_note(lr_first));
+    }
+    free(perm);
+    free(both.label);
+    free(both.img);
+}
+
+/* The weights and, beside them, the cfg actually used (weights last: what make waits for). */
+static void save_model(dn_net *net, const char *cfg, const char *weights, const dn_cfg_opts *o)
+{
+    char *cfg_out = cfg_beside(weights);
+    dn_write_cfg(cfg, cfg_out, o);
+    dn_save_weights(net, weights);
+    free(cfg_out);
+}
+
 enum { MAX_MODELS = 16 };  /* members of an ensemble (--load given several times) */
 
 /* Class probabilities of set s from the saved models loads[0..n-1]: one model's softmax, or
@@ -414,7 +605,8 @@ int main(int argc, char **argv)
     dn_blas_tune(argv);
     enum { O_SPLIT = 256, O_TRAIN, O_VAL, O_TEST, O_CFG, O_LR, O_FLIP, O_NOFLIP, O_SEED,
            O_MAXTRAIN, O_PRED, O_CURVES, O_PLOT, O_PREDICT, O_LOAD, O_PLAIN, O_TRANSLATE,
-           O_ZOOM, O_TTA, O_NOTTA, O_PLATEAU, O_PFACTOR, O_COSINE, O_NOCOSINE };
+           O_ZOOM, O_TTA, O_NOTTA, O_PLATEAU, O_PFACTOR, O_COSINE, O_NOCOSINE, O_REFIT, O_NOREFIT,
+           O_VALMODEL };
     static const struct option opts[] = {
         {"split", required_argument, 0, O_SPLIT},   {"train", required_argument, 0, O_TRAIN},
         {"val", required_argument, 0, O_VAL},       {"test", required_argument, 0, O_TEST},
@@ -428,6 +620,8 @@ int main(int argc, char **argv)
         {"plateau", required_argument, 0, O_PLATEAU},
         {"plateau-factor", required_argument, 0, O_PFACTOR},
         {"cosine", no_argument, 0, O_COSINE},       {"no-cosine", no_argument, 0, O_NOCOSINE},
+        {"refit", no_argument, 0, O_REFIT},         {"no-refit", no_argument, 0, O_NOREFIT},
+        {"val-model", required_argument, 0, O_VALMODEL},
         {"model", required_argument, 0, 'o'},       {"predictions", required_argument, 0, O_PRED},
         {"curves", required_argument, 0, O_CURVES}, {"plot", required_argument, 0, O_PLOT},
         {"predict", no_argument, 0, O_PREDICT},     {"load", required_argument, 0, O_LOAD},
@@ -435,12 +629,12 @@ int main(int argc, char **argv)
         {"verbose", no_argument, 0, 'v'},           {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     const char *split_dir = NULL, *train_csv = NULL, *val_csv = NULL, *test_csv = NULL;
-    const char *model = NULL, *pred_path = "-", *curves = NULL, *plot = NULL;
+    const char *model = NULL, *val_model = NULL, *pred_path = "-", *curves = NULL, *plot = NULL;
     const char *loads[MAX_MODELS];
     int nload = 0;
     char *cfg = NULL;
     int epochs = 50, patience = -1, batch = 32, flip = -1, predict = 0, plain = 0, verbose = 0;
-    int threads = 0, translate = -1, zoom = -1, tta = -1, plateau = -1, cosine = -1;
+    int threads = 0, translate = -1, zoom = -1, tta = -1, plateau = -1, cosine = -1, refit = -1;
     double lr = -1, plateau_factor = 0.2;
     int64_t max_train = 0;
     uint64_t seed = 1;
@@ -466,6 +660,9 @@ int main(int argc, char **argv)
         case O_PLATEAU: plateau = (int)parse_long(optarg, "--plateau", 0, 100000); break;
         case O_COSINE: cosine = 1; break;
         case O_NOCOSINE: cosine = 0; break;
+        case O_REFIT: refit = 1; break;
+        case O_NOREFIT: refit = 0; break;
+        case O_VALMODEL: val_model = optarg; break;
         case O_PFACTOR: plateau_factor = parse_double(optarg, "--plateau-factor", 1e-6, 1); break;
         case O_MAXTRAIN: max_train = parse_long(optarg, "--max-train", 1, 1L << 40); break;
         case 'o': model = optarg; break;
@@ -503,6 +700,9 @@ int main(int argc, char **argv)
         if (!train_csv || !val_csv) die_usage("training needs --split DIR (or --train and --val)");
         if (!model) die_usage("training needs -o/--model FILE for the weights");
         if (out_in_place(model)) die_usage("-o %s: the weights need a file (MODEL.cfg is saved beside them)", model);
+        if (val_model && out_in_place(val_model))
+            die_usage("--val-model %s: the weights need a file (its cfg is saved beside them)", val_model);
+        if (val_model && strcmp(val_model, model) == 0) die_usage("--val-model and -o name the same file %s", model);
         if (nload > 1) die_usage("training starts from at most one --load");
     }
     if (!cfg && !predict) cfg = default_cfg(argv[0]);
@@ -554,6 +754,7 @@ int main(int argc, char **argv)
     if (tta < 0) tta = dn_net_option(net, "tta", 0) != 0;
     if (plateau < 0) plateau = cfg_option(net, cfg, "plateau", 0, 100000);
     if (cosine < 0) cosine = dn_net_option(net, "cosine", 0) != 0;
+    if (refit < 0) refit = dn_net_option(net, "refit", 0) != 0;
     if (patience < 0) patience = cfg_option(net, cfg, "patience", 5, 100000);
     /* Largest shift in whole pixels: PCT % of the side, rounded. */
     int max_shift = (int)((double)translate * S / 100.0 + 0.5);
@@ -578,6 +779,7 @@ int main(int argc, char **argv)
         if (cosine) fprintf(stderr, ", cosine decay to 0 over %d epochs", epochs);
         if (plateau) fprintf(stderr, ", lr x%g after %d flat epochs", plateau_factor, plateau);
         fprintf(stderr, ", patience %d", patience);
+        if (refit) fprintf(stderr, ", then refit on train + val (cosine decay)");
         fprintf(stderr, ", %d thread(s)%s\n", threads ? threads : fp_threads(), plain ? ", plain Darknet kernels" : "");
     }
 
@@ -588,113 +790,50 @@ int main(int argc, char **argv)
         cf = cout.fp;
         fprintf(cf, "epoch,train_loss,train_acc,val_loss,val_acc\n");
     }
-    rng r;
-    rng_seed_stream(&r, seed, 1);
-    int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)train.n);
-    for (int64_t i = 0; i < train.n; i++) perm[i] = i;
-    const uint8_t **bimg = xmalloc(sizeof(*bimg) * (size_t)batch);
-    int *blab = xmalloc(sizeof(int) * (size_t)batch);
-    dn_aug *baug = xmalloc(sizeof(dn_aug) * (size_t)batch);
-    float *bprob = xmalloc(sizeof(float) * (size_t)batch * classes);
+    feed f = {.batch = batch, .flip = flip, .max_shift = max_shift, .zoom = zoom, .cosine = cosine,
+              .epochs = epochs, .show_lr = cosine || plateau, .quiet = quiet};
     int64_t nprob = val.n > test.n ? val.n : test.n;
     float *probs = xmalloc(sizeof(float) * (size_t)(nprob ? nprob : 1) * classes);
-    dn_snapshot *best = NULL;
-    double best_loss = INFINITY, t_all = now_seconds(), t_train_total = 0;
-    int best_epoch = 0, since = 0, since_lr = 0, epoch;
-    score best_val = {0, 0};
-    double lr_base = dn_lr(net);  /* the plateau rule scales it; cosine decays from it */
-    for (epoch = 1; epoch <= epochs; epoch++) {
-        double t0 = now_seconds(), c0 = process_cpu_seconds();
-        rng_shuffle(&r, perm, train.n);
-        int64_t steps = (train.n + batch - 1) / batch, ok = 0;
-        double loss = 0;
-        char what[64];
-        snprintf(what, sizeof what, "train-cnn: epoch %d", epoch);
-        progress bar;
-        progress_start(&bar, what, "images", train.n);
-        double lr_first = cosine ? cosine_lr(lr_base, (epoch - 1) * steps, (int64_t)epochs * steps) : lr_base;
-        for (int64_t st = 0; st < steps; st++) {
-            if (cosine) dn_set_lr(net, (float)cosine_lr(lr_base, (epoch - 1) * steps + st, (int64_t)epochs * steps));
-            /* The last step wraps around to the start of this epoch's order. */
-            for (int b = 0; b < batch; b++) {
-                int64_t i = perm[(st * batch + b) % train.n];
-                bimg[b] = train.img[i];
-                blab[b] = train.label[i];
-                baug[b] = draw_aug(&r, flip, max_shift, zoom);
-            }
-            loss += dn_train_batch(net, bimg, blab, baug, bprob);
-            for (int b = 0; b < batch && st * batch + b < train.n; b++) {
-                const float *p = bprob + (size_t)b * classes;
-                int arg = 0;
-                for (int k = 1; k < classes; k++) if (p[k] > p[arg]) arg = k;
-                ok += arg == blab[b];
-            }
-            if (!isfinite(loss)) die("training diverged at epoch %d (loss is not finite): try a lower --lr", epoch);
-            if (!quiet) progress_update(&bar, (st + 1) * batch < train.n ? (st + 1) * batch : train.n);
-        }
-        if (!quiet) progress_clear(&bar);  /* the epoch's line follows */
-        double t_train = now_seconds() - t0, c_train = process_cpu_seconds() - c0;
-        t_train_total += t_train;
-        score tr = {loss / (double)(steps * batch), (double)ok / train.n};
-        score va = evaluate(net, &val, tta, probs);
-        double t_epoch = now_seconds() - t0;
-        if (cf) fprintf(cf, "%d,%.6f,%.6f,%.6f,%.6f\n", epoch, tr.loss, tr.acc, va.loss, va.acc);
-        int improved = va.loss < best_loss;
-        if (!quiet)
-            fprintf(stderr, "%s: epoch %d/%d train loss %.4f acc %.4f | val loss %.4f acc %.4f | train %.2f s (%.0f img/s, cpu %.2f s), epoch %.2f s%s%s\n",
-                    err_prog(), epoch, epochs, tr.loss, tr.acc, va.loss, va.acc, t_train,
-                    (double)steps * batch / t_train, c_train, t_epoch,
-                    cosine || plateau ? lr_note(lr_first) : "", improved ? " *" : "");
-        if (improved) {
-            best_loss = va.loss;
-            best_val = va;
-            best_epoch = epoch;
-            since = since_lr = 0;
-            best = dn_snapshot_take(net, best);
-        } else if (patience && ++since >= patience) {
-            epoch++;
-            break;
-        } else if (plateau && ++since_lr >= plateau) {
-            /* As Keras's ReduceLROnPlateau: a smaller step once the validation loss is flat;
-             * the early-stopping count goes on. */
-            lr_base *= plateau_factor;
-            dn_set_lr(net, (float)lr_base);
-            since_lr = 0;
-            if (!quiet) fprintf(stderr, "%s: learning rate now %g%s\n", err_prog(), lr_base, cosine ? " (before the cosine factor)" : "");
-        }
-    }
-    int ran = epoch - 1;
-    if (!best) die("the validation loss was never a number: the network diverged (try a lower --lr)");
-    dn_snapshot_restore(net, best);
+    double t_all = now_seconds(), refit_secs = 0;
+    selection sel = select_epoch(net, &train, &val, &f, patience, plateau, plateau_factor, tta, seed, cf, probs);
+    dn_snapshot_restore(net, sel.best);
     if (cf) out_commit(&cout);
     if (curves && plot && out_in_place(curves))
         warn("--plot reads the curves back from --curves, and %s is not a file: no plot written", curves);
     else if (curves && plot) plot_curves(curves, plot);
     else if (plot) warn("--plot needs --curves: no plot written");
 
-    /* ---- save: the cfg actually used, then the weights (what make waits for) last ---- */
-    char *cfg_out = cfg_beside(model);
-    dn_write_cfg(cfg, cfg_out, &o);
-    dn_save_weights(net, model);
+    /* ---- save: the network chosen on the validation rows; with --refit, then the one trained
+     * on the training and validation rows for as many epochs ---- */
+    o.refit = -1;
+    if (val_model) save_model(net, cfg, val_model, &o);
+    if (refit) {
+        dn_free(net);
+        net = dn_load_opts(cfg, nload ? loads[0] : NULL, &o, seed);
+        if (lr > 0) dn_set_lr(net, (float)lr);
+        refit_epochs(net, &train, &val, &f, sel.best_epoch, seed, &refit_secs);
+        o.refit = 1;
+    }
+    save_model(net, cfg, model, &o);
 
     double total = now_seconds() - t_all;
-    if (!quiet)
-        fprintf(stderr, "%s: best epoch %d of %d (val loss %.4f acc %.4f); %.1f s training (%.2f s/epoch), %.1f s in all; saved %s and %s\n",
-                err_prog(), best_epoch, ran, best_val.loss, best_val.acc, t_train_total,
-                t_train_total / ran, total + t_read, model, cfg_out);
+    if (!quiet) {
+        fprintf(stderr, "%s: best epoch %d of %d (val loss %.4f acc %.4f)", err_prog(), sel.best_epoch, sel.ran,
+                sel.best_val.loss, sel.best_val.acc);
+        if (refit) fprintf(stderr, ", refit on %lld train + val images", (long long)(train.n + val.n));
+        fprintf(stderr, "; %.1f s training (%.2f s/epoch)", sel.secs, sel.secs / sel.ran);
+        if (refit) fprintf(stderr, ", %.1f s refit", refit_secs);
+        fprintf(stderr, ", %.1f s in all; saved %s", total + t_read, model);
+        if (val_model) fprintf(stderr, ", %s and their cfgs\n", val_model);
+        else fprintf(stderr, " and its cfg\n");
+    }
     if (test.n) {
         score te = evaluate(net, &test, tta, probs);
         if (!quiet) fprintf(stderr, "%s: test accuracy %.4f (%lld images), loss %.4f\n", err_prog(), te.acc, (long long)test.n, te.loss);
         write_predictions(pred_path, &test, probs, classes);
     }
-    dn_snapshot_free(best);
+    dn_snapshot_free(sel.best);
     dn_free(net);
-    free(cfg_out);
-    free(perm);
-    free(bimg);
-    free(blab);
-    free(baug);
-    free(bprob);
     free(probs);
     free(store);
     free(cfg);

@@ -217,6 +217,48 @@ accuracy() {
     cmp c.csv p.csv
 }
 
+@test "train-cnn --refit: the validation run's network kept apart, then a fresh one on train + val for its best epoch count" {
+    env -u FP_QUIET train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o r.weights \
+        --val-model v.weights --epochs 8 --patience 2 --lr 0.01 --refit --curves c.csv "$D/img.npy" > test-r.csv 2> log
+    cat log     # shown when the test fails
+    best=$(awk -F, 'NR > 1 && (b == "" || $4 < b) { b = $4; e = $1 } END { print e }' c.csv)
+    # --val-model is the network the same run without --refit saves (the same curves too)
+    train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o n.weights --epochs 8 --patience 2 \
+        --lr 0.01 --curves c2.csv "$D/img.npy" > /dev/null
+    cmp n.weights v.weights
+    cmp c.csv c2.csv
+    grep -qx 'refit=0' v.weights.cfg
+    # the refit: best-epoch-count epochs over the 144 training and 48 validation rows, the rate
+    # from 0.01 down along half a cosine (epoch e starts at 0.01 (1 + cos(pi (e-1) / best)) / 2)
+    [ "$(grep -c 'refit epoch [0-9]*/' log)" -eq "$best" ]
+    grep -q "best epoch $best of [0-9]* (val loss [0-9.]* acc [0-9.]*), refit on 192 train + val images;" log
+    for e in $(seq 1 "$best"); do
+        lr=$(awk -v e="$e" -v n="$best" 'BEGIN { printf "%.3g", 0.01 * (1 + cos(3.141592653589793 * (e - 1) / n)) / 2 }')
+        grep -q "refit epoch $e/$best train loss .*, lr $lr$" log
+    done
+    ! cmp -s r.weights v.weights || false
+    grep -qx 'refit=1' r.weights.cfg
+    # the saved refit network predicts the test rows as at the end of training, and learnt the task
+    train-cnn --predict --load r.weights --split "$D/split" "$D/img.npy" > pred-r.csv
+    cmp test-r.csv pred-r.csv
+    acc=$(accuracy "$D/split/test.csv" pred-r.csv)
+    echo "refit test accuracy $acc"
+    awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'
+    # refit=1 in the cfg instead of --refit: the same bytes; --no-refit overrides it
+    sed 's/^flip=0$/flip=0\nrefit=1/' "$ROOT/pipelines/cnn-original.cfg" > rf.cfg
+    train-cnn --cfg rf.cfg --split "$D/split" -o r2.weights --epochs 8 --patience 2 --lr 0.01 "$D/img.npy" > /dev/null
+    cmp r.weights r2.weights
+    train-cnn --cfg rf.cfg --no-refit --split "$D/split" -o n2.weights --epochs 8 --patience 2 --lr 0.01 "$D/img.npy" > /dev/null
+    cmp n.weights n2.weights
+    # --val-model may not be -o, nor a device
+    run train-cnn --split "$D/split" -o same.weights --val-model same.weights "$D/img.npy"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--val-model and -o name the same file same.weights"* ]]
+    run train-cnn --split "$D/split" -o m.weights --val-model /dev/null "$D/img.npy"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--val-model /dev/null: the weights need a file"* ]]
+}
+
 @test "train-cnn: class count and size come from the data (3 classes, 24x24)" {
     D3="$BATS_FILE_TMPDIR/three"
     make_cnn_data "$D3" 150 3 24

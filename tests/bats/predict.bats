@@ -227,6 +227,8 @@ copy_trained() {
 @test "CNN_MEMBERS=2: an ensemble of two networks for the test rows, run.csv and make predict; back to one" {
     copy_trained fr4
     C="$T2/smiling/cnn" IMG="$T2/../../images.npy"
+    # network 1 as trained before val-model.weights was kept (without refit=1: it stands for itself)
+    rm "$C/val-model.weights" "$C/val-model.weights.cfg"
     make -s -C "$ROOT" task=smiling cnn CNN_MEMBERS=2 $A > ens.log 2>&1 || { cat ens.log; false; }
     # the first network is kept; the second is trained (seed SEED + 1), a network of its own
     grep -q "^smiling/cnn/member-2: best epoch" ens.log
@@ -244,6 +246,9 @@ copy_trained() {
     va=$(sed -n 's/.* test images, accuracy \([0-9.]*\),.*/\1/p' "$C/val-ensemble.log")
     [ -n "$va" ]
     grep -qx "val_accuracy,$va" "$C/run.csv"
+    env -u FP_QUIET train-cnn --predict --load "$C/model.weights" --load "$C/member-2/model.weights" \
+        --test "$T2/smiling/split/val.csv" "$IMG" 2>&1 > /dev/null | grep -q " test images, accuracy $va,"
+    cmp "$C/member-2/model.weights" "$C/member-2/val-model.weights"
     w=$(cat "$C/train.time" "$C/member-2/train.time" | awk '{ s += $1 } END { printf "%.3f", s }')
     grep -qx "train_wall_s,$w" "$C/run.csv"
     grep -q "^features,.*(ensemble of 2 networks; mean softmax)$" "$C/run.csv"
@@ -326,6 +331,39 @@ copy_trained() {
     run make -s -C "$ROOT" task=smiling cnn CNN_CFG="$two" CNN_MEMBERS=1 $A
     [ "$status" -eq 2 ]
     [[ "$output" == *"CNN_MEMBERS 1 is fewer than the 2 cfgs of CNN_CFG"* ]]
+}
+
+@test "refit=1: the ensemble's validation accuracy and the transfer codes come from the networks chosen before the refit" {
+    copy_trained fr7
+    C="$T2/smiling/cnn" IMG="$T2/../../images.npy" V="$T2/smiling/split/val.csv"
+    sed 's/^patience=8$/patience=8\nrefit=1/' "$ROOT/pipelines/cnn-aug.cfg" > "$PWD/refit.cfg"
+    two="$PWD/refit.cfg pipelines/cnn-aug.cfg"
+    make -s -C "$ROOT" task=smiling cnn transfer CNN_CFG="$two" $A > two.log 2>&1 || { cat two.log; false; }
+    # network 1 refitted: the network chosen on the validation rows is val-model.weights, the
+    # bytes train-cnn gives without the refit
+    grep -q "^smiling/cnn: best epoch .*, refit on [0-9]* train + val images" two.log
+    grep -qx 'refit=1' "$C/model.weights.cfg"
+    train-cnn --cfg "$ROOT/pipelines/cnn-aug.cfg" --split "$T2/smiling/split" --epochs 2 -o plain.weights "$IMG" > /dev/null
+    cmp plain.weights "$C/val-model.weights"
+    ! cmp -s "$C/model.weights" "$C/val-model.weights" || false
+    # the test rows: both networks as saved (the refitted one)
+    train-cnn --predict --load "$C/model.weights" --load "$C/member-2/model.weights" \
+        --split "$T2/smiling/split" "$IMG" > both.csv
+    cmp both.csv "$C/pred.csv"
+    # the validation rows: the networks that never saw them
+    va=$(env -u FP_QUIET train-cnn --predict --load "$C/val-model.weights" --load "$C/member-2/model.weights" \
+        --test "$V" "$IMG" 2>&1 > /dev/null | sed -n 's/.* test images, accuracy \([0-9.]*\),.*/\1/p')
+    [ -n "$va" ]
+    grep -qx "val_accuracy,$va" "$C/run.csv"
+    # the transfer method's codes too
+    extract-features --cfg "$C/val-model.weights.cfg" --weights "$C/val-model.weights" --layer -3 "$IMG" 2> /dev/null |
+        cmp - "$C/codes.npy"
+    # a refitted network whose val-model.weights is gone: refused, not measured on its own training rows
+    rm "$C/val-model.weights"
+    touch "$C/member-2/model.weights"
+    run make -s -C "$ROOT" task=smiling cnn CNN_CFG="$two" $A
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"$C/val-model.weights: missing, and $C/model.weights was refitted on the validation rows: remove it to train again"* ]]
 }
 
 @test "recipe.txt: a model made before recipe.txt existed is adopted, not retrained" {
