@@ -157,7 +157,7 @@ $(TASKS_ROOT)/%/cnn/codes.recipe: FORCE
 # The codes of the network chosen on the validation rows (before any refit on them: the
 # transfer method reports its accuracy on those rows).
 $(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(TASKS_ROOT)/%/cnn/codes.recipe $(CNN_IMAGES) bin/extract-features
-	m=$<; $(val_weights_sh); bin/extract-features --cfg $$v.cfg --weights $$v --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
+	@m=$<; $(val_weights_sh); bin/extract-features --cfg $$v.cfg --weights $$v --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
 
 .SECONDEXPANSION:
 $(TASKS_ROOT)/%/transfer/features.txt: FORCE
@@ -234,10 +234,12 @@ $(foreach k,1 $(cnn_extra),$(eval $(call cnn_net_rules,$(call cnn_sub,$(k)),$(ca
 # times from its train.log instead of hours of training again: the wall clock train-cnn
 # printed ("N s in all") - or, when that line never came, the sum of its epochs' wall times
 # (a lower bound: setup and the final test pass are missing) - and the CPU seconds of its
-# epochs. (Any directory with model.weights: the CNN and its ensemble members.)
+# epochs (a refit's included). (Any directory with model.weights: the CNN and its ensemble members.)
 $(TASKS_ROOT)/%/train.time: $(TASKS_ROOT)/%/model.weights
 	@[ -f $@ ] && [ $@ -nt $< ] || { awk '/ s in all/ { w = $$0; sub(/ s in all.*/, "", w); sub(/.* /, "", w) } \
-	  /^train-cnn: epoch .*cpu / { c = $$0; sub(/.*cpu /, "", c); cpu += c + 0; e = $$0; sub(/.*, epoch /, "", e); ep += e + 0 } \
+	  /^train-cnn: (refit )?epoch .*cpu / { c = $$0; sub(/.*cpu /, "", c); cpu += c + 0 } \
+	  /^train-cnn: epoch .*cpu / { e = $$0; sub(/.*, epoch /, "", e); ep += e + 0 } \
+	  /^train-cnn: refit epoch .*cpu / { e = $$0; sub(/.*\| train /, "", e); ep += e + 0 } \
 	  END { if (w == "") w = ep; if (w + 0 <= 0) exit 1; printf "%s %.2f 0\n", w, cpu }' $(@D)/train.log > $@.tmp && mv $@.tmp $@ \
 	  || { rm -f $@.tmp; echo "$@: no times in $(@D)/train.log; remove $< to train again" >&2; exit 1; }; }
 
@@ -246,7 +248,7 @@ $(TASKS_ROOT)/%/train.time: $(TASKS_ROOT)/%/model.weights
 # codes): val-model.weights beside it - the network a refit=1 cfg retrained on the training
 # and validation rows was chosen before that. A network trained before val-model.weights was
 # kept had no refit: its own weights.
-val_weights_sh = v=$$(dirname $$m)/val-model.weights; [ -f $$v ] || { ! grep -q '^refit=1' $$m.cfg || \
+val_weights_sh = v=$$(dirname $$m)/val-model.weights; [ -f $$v ] || { ! grep -qx 'refit=1' $$m.cfg || \
 	{ echo "$$v: missing, and $$m was refitted on the validation rows: remove it to train again" >&2; exit 1; }; v=$$m; }
 
 $(TASKS_ROOT)/%/cnn/members.txt: FORCE

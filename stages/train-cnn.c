@@ -72,7 +72,8 @@ static void usage(void)
            "                         (default 1)\n"
            "      --max-train N      train on the first N training rows only (benchmarks)\n"
            "Output\n"
-           "  -o, --model FILE       best weights (Darknet format); the cfg used -> FILE.cfg\n"
+           "  -o, --model FILE       the best epoch's weights (Darknet format), or with\n"
+           "                         --refit the refit network's; the cfg used -> FILE.cfg\n"
            "      --val-model FILE   also the weights chosen on the validation rows (the\n"
            "                         best epoch, before --refit; without it, the same\n"
            "                         network as -o) and FILE.cfg\n"
@@ -513,6 +514,17 @@ static void refit_epochs(dn_net *net, const split_set *train, const split_set *v
     free(both.img);
 }
 
+/* The network to train: cfg with the data's sizes (o), starting from weights (or seeded
+ * random ones when NULL), at the rate --lr when given (lr > 0) - for the validation run and
+ * for the refit alike. */
+static dn_net *load_for_training(const char *cfg, const char *weights, const dn_cfg_opts *o, uint64_t seed,
+                                 double lr)
+{
+    dn_net *net = dn_load_opts(cfg, weights, o, seed);
+    if (lr > 0) dn_set_lr(net, (float)lr);
+    return net;
+}
+
 /* The weights and, beside them, the cfg actually used (weights last: what make waits for). */
 static void save_model(dn_net *net, const char *cfg, const char *weights, const dn_cfg_opts *o)
 {
@@ -696,6 +708,7 @@ int main(int argc, char **argv)
     if (predict) {
         if (!nload) die_usage("--predict needs --load WEIGHTS");
         if (nload > 1 && cfg) die_usage("an ensemble (several --load) takes each model's cfg from WEIGHTS.cfg: drop --cfg");
+        if (val_model || refit >= 0) die_usage("--val-model and --refit are for training, not --predict");
     } else {
         if (!train_csv || !val_csv) die_usage("training needs --split DIR (or --train and --val)");
         if (!model) die_usage("training needs -o/--model FILE for the weights");
@@ -744,10 +757,9 @@ int main(int argc, char **argv)
 
     /* ---- network ---- */
     dn_cfg_opts o = {.batch = batch, .height = S, .width = S, .channels = 3, .classes = classes};
-    dn_net *net = dn_load_opts(cfg, nload ? loads[0] : NULL, &o, seed);
+    dn_net *net = load_for_training(cfg, nload ? loads[0] : NULL, &o, seed, lr);
     if (dn_outputs(net) != classes)
         die("the network in %s ends with %d outputs, not the %d classes (is its last layer [softmax]?)", cfg, dn_outputs(net), classes);
-    if (lr > 0) dn_set_lr(net, (float)lr);
     if (flip < 0) flip = dn_net_option(net, "flip", 0) != 0;
     if (translate < 0) translate = cfg_option(net, cfg, "translate", 0, 50);
     if (zoom < 0) zoom = cfg_option(net, cfg, "zoom", 0, 50);
@@ -809,8 +821,7 @@ int main(int argc, char **argv)
     if (val_model) save_model(net, cfg, val_model, &o);
     if (refit) {
         dn_free(net);
-        net = dn_load_opts(cfg, nload ? loads[0] : NULL, &o, seed);
-        if (lr > 0) dn_set_lr(net, (float)lr);
+        net = load_for_training(cfg, nload ? loads[0] : NULL, &o, seed, lr);
         refit_epochs(net, &train, &val, &f, sel.best_epoch, seed, &refit_secs);
         o.refit = 1;
     }

@@ -257,6 +257,9 @@ accuracy() {
     run train-cnn --split "$D/split" -o m.weights --val-model /dev/null "$D/img.npy"
     [ "$status" -eq 2 ]
     [[ "$output" == *"--val-model /dev/null: the weights need a file"* ]]
+    run train-cnn --predict --load r.weights --refit --split "$D/split" "$D/img.npy"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--val-model and --refit are for training, not --predict"* ]]
 }
 
 @test "train-cnn: class count and size come from the data (3 classes, 24x24)" {

@@ -174,6 +174,21 @@ copy_trained() {
     T2="$PWD/$1/$(basename "$(ls -d "$FR"/*)")/size32-seed1/kauto/tasks"
 }
 
+# make predict METHOD=$1 (further make arguments after it) on a folder (sub/) of the smiling
+# test images of $T2: it must label each as that method's predictions.csv does. Sets pd, the
+# predictions' directory.
+predict_smiling_tests() {
+    local m=$1; shift
+    mkdir -p sub
+    for id in $(tail -n +2 "$T2/smiling/split/test.csv" | cut -d, -f1); do cp "$DS/images/$id.png" sub/; done
+    make -s -C "$ROOT" predict IMAGES="$PWD/sub" METHOD="$m" task=smiling "$@" $A > p.log 2>&1 || { cat p.log; false; }
+    pd="$T2/../predict/$(echo "$PWD/sub" | sed 's|^/||; s|/|_|g')-$m"
+    run same_as_pipeline "$T2/smiling/$m/predictions.csv" "$pd/task_1.csv"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" -eq "$(($(wc -l < "$T2/smiling/split/test.csv") - 1))" ]
+}
+
 @test "TRANSFER_FEATURES: cnn trains the task's CNN first, hand switches back and retrains, a bad value is refused" {
     copy_trained fr2
     grep -q "^hand-crafted features (no CNN trained" "$T2/hair_color/transfer/features.txt"
@@ -199,8 +214,12 @@ copy_trained() {
 @test "cnn train.time: recovered from the epochs of train.log when training died after saving its weights" {
     copy_trained fr3
     C="$T2/smiling/cnn"
-    # as if killed right after the weights were saved: no final log lines, no train.time
-    grep '^train-cnn: epoch ' "$C/train.log" > log && mv log "$C/train.log"
+    # as if killed right after the weights were saved: no final log lines, no train.time; and
+    # as if it had refitted (train-cnn's lines for two refit epochs, which count too)
+    { grep '^train-cnn: epoch ' "$C/train.log"
+      echo "train-cnn: refit epoch 1/2 train loss 0.5000 acc 0.8000 | train 1.50 s (100 img/s, cpu 1.25 s), lr 0.001"
+      echo "train-cnn: refit epoch 2/2 train loss 0.4000 acc 0.8500 | train 2.00 s (100 img/s, cpu 1.75 s), lr 0.0005"
+    } > log && mv log "$C/train.log"
     rm "$C/train.time"
     touch "$C/model.weights"
     run make -C "$ROOT" task=smiling cnn $A
@@ -208,8 +227,9 @@ copy_trained() {
     ! grep -q '^bin/train-cnn\|env -u FP_QUIET' <<< "$output" || false    # not trained again
     # wall = the sum of the epochs' times, CPU = the sum of their CPU seconds (summed here by
     # grep + bc, not by the recipe's awk), system time unknown (0)
-    wall=$(grep -o ', epoch [0-9.]* s' "$C/train.log" | cut -d' ' -f3 | awk '{ s += $1 } END { print s }')
+    wall=$(grep -o ', epoch [0-9.]* s' "$C/train.log" | cut -d' ' -f3 | awk '{ s += $1 } END { print s + 1.5 + 2.0 }')
     cpu=$(grep -o '(.* img/s, cpu [0-9.]* s)' "$C/train.log" | sed 's/.*cpu //; s/ s)//' | awk '{ s += $1 } END { print s }')
+    [ "$(grep -c '^train-cnn: refit epoch .*cpu' "$C/train.log")" -eq 2 ]
     [ "$(grep -c '^train-cnn: epoch ' "$C/train.log")" -ge 2 ]
     read -r w c sys < "$C/train.time"
     awk -v a="$w" -v b="$wall" -v c="$c" -v d="$cpu" -v s="$sys" 'BEGIN { exit !(a == b && c == d && s == 0 && b > 0) }'
@@ -246,21 +266,14 @@ copy_trained() {
     va=$(sed -n 's/.* test images, accuracy \([0-9.]*\),.*/\1/p' "$C/val-ensemble.log")
     [ -n "$va" ]
     grep -qx "val_accuracy,$va" "$C/run.csv"
-    env -u FP_QUIET train-cnn --predict --load "$C/model.weights" --load "$C/member-2/model.weights" \
-        --test "$T2/smiling/split/val.csv" "$IMG" 2>&1 > /dev/null | grep -q " test images, accuracy $va,"
+    # network 1 stood for itself (no val-model.weights made up for it); network 2 kept its own
+    [ ! -e "$C/val-model.weights" ]
     cmp "$C/member-2/model.weights" "$C/member-2/val-model.weights"
     w=$(cat "$C/train.time" "$C/member-2/train.time" | awk '{ s += $1 } END { printf "%.3f", s }')
     grep -qx "train_wall_s,$w" "$C/run.csv"
     grep -q "^features,.*(ensemble of 2 networks; mean softmax)$" "$C/run.csv"
     # make predict labels new images with both networks: the test images as the pipeline did
-    mkdir sub
-    for id in $(tail -n +2 "$T2/smiling/split/test.csv" | cut -d, -f1); do cp "$DS/images/$id.png" sub/; done
-    make -s -C "$ROOT" predict IMAGES="$PWD/sub" METHOD=cnn task=smiling $A > p.log 2>&1 || { cat p.log; false; }
-    pd="$T2/../predict/$(echo "$PWD/sub" | sed 's|^/||; s|/|_|g')-cnn"
-    run same_as_pipeline "$C/predictions.csv" "$pd/task_1.csv"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    [ "$output" -eq "$(($(wc -l < "$T2/smiling/split/test.csv") - 1))" ]
+    predict_smiling_tests cnn
     # ... and watches both networks (a retrained one means new predictions)
     grep -q "member-2/model.weights$" "$pd/task_1.choice"
     # a network retrained after the test report: the report no longer describes the ensemble
@@ -352,14 +365,19 @@ copy_trained() {
     cmp both.csv "$C/pred.csv"
     # the validation rows: the networks that never saw them
     va=$(env -u FP_QUIET train-cnn --predict --load "$C/val-model.weights" --load "$C/member-2/model.weights" \
-        --test "$V" "$IMG" 2>&1 > /dev/null | sed -n 's/.* test images, accuracy \([0-9.]*\),.*/\1/p')
+        --test "$V" --predictions vp.csv "$IMG" 2>&1 > /dev/null | sed -n 's/.* test images, accuracy \([0-9.]*\),.*/\1/p')
     [ -n "$va" ]
+    cmp vp.csv "$C/val-pred.csv"
     grep -qx "val_accuracy,$va" "$C/run.csv"
-    # the transfer method's codes too
+    # the transfer method's codes too, and make predict computes new images' codes with it
     extract-features --cfg "$C/val-model.weights.cfg" --weights "$C/val-model.weights" --layer -3 "$IMG" 2> /dev/null |
         cmp - "$C/codes.npy"
+    predict_smiling_tests transfer CNN_CFG="$two"
+    grep -q "cnn/val-model.weights$" "$pd/task_1.choice"
     # a refitted network whose val-model.weights is gone: refused, not measured on its own training rows
     rm "$C/val-model.weights"
+    run make -s -C "$ROOT" predict IMAGES="$PWD/sub" METHOD=transfer task=smiling CNN_CFG="$two" $A
+    [[ "$output" == *"smiling/transfer is not used: its CNN was refitted on the validation rows, and the network chosen before (val-model.weights), whose codes it was trained on, is gone"* ]]
     touch "$C/member-2/model.weights"
     run make -s -C "$ROOT" task=smiling cnn CNN_CFG="$two" $A
     [ "$status" -ne 0 ]
