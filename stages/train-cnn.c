@@ -354,20 +354,35 @@ typedef struct {
 
 typedef struct { double secs, cpu; int64_t images; } timing;
 
-/* One epoch over the rows of s. perm (kept from epoch to epoch) is reshuffled from r, then
- * taken f->batch rows a step; the last step wraps around to the start of this epoch's order.
+/* The order of the rows: a permutation of 0..n-1, reshuffled every epoch from stream 1 of the
+ * seed (the validation run and the refit each start one afresh). */
+typedef struct { rng r; int64_t *perm; } row_order;
+
+static row_order order_start(int64_t n, uint64_t seed)
+{
+    row_order o;
+    rng_seed_stream(&o.r, seed, 1);
+    o.perm = xmalloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) o.perm[i] = i;
+    return o;
+}
+
+/* One epoch over the rows of s: their order (kept from epoch to epoch) reshuffled, then taken
+ * f->batch rows a step; the last step wraps around to the start of this epoch's order.
  * The learning rate is lr_base, or under cosine its decayed value at every step. Returns the
  * mean loss and the accuracy on the augmented images; *lr_first is the first step's rate. */
-static score train_epoch(dn_net *net, const split_set *s, const feed *f, rng *r, int64_t *perm,
+static score train_epoch(dn_net *net, const split_set *s, const feed *f, row_order *order,
                          int epoch, const char *what, double lr_base, double *lr_first, timing *t)
 {
+    rng *r = &order->r;
+    const int64_t *perm = order->perm;
     double t0 = now_seconds(), c0 = process_cpu_seconds();
     int K = dn_outputs(net), B = f->batch;
     const uint8_t **bimg = xmalloc(sizeof(*bimg) * (size_t)B);
     int *blab = xmalloc(sizeof(int) * (size_t)B);
     dn_aug *baug = xmalloc(sizeof(dn_aug) * (size_t)B);
     float *bprob = xmalloc(sizeof(float) * (size_t)B * K);
-    rng_shuffle(r, perm, s->n);
+    rng_shuffle(r, order->perm, s->n);
     int64_t steps = (s->n + B - 1) / B, T = (int64_t)f->epochs * steps, ok = 0;
     double loss = 0;
     progress bar;
@@ -420,10 +435,7 @@ static selection select_epoch(dn_net *net, const split_set *train, const split_s
                               FILE *cf, float *probs)
 {
     selection sel = {0};
-    rng r;
-    rng_seed_stream(&r, seed, 1);
-    int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)train->n);
-    for (int64_t i = 0; i < train->n; i++) perm[i] = i;
+    row_order order = order_start(train->n, seed);
     double best_loss = INFINITY;
     int since = 0, since_lr = 0, epoch;
     double lr_base = dn_lr(net);  /* the plateau rule scales it; cosine decays from it */
@@ -432,7 +444,7 @@ static selection select_epoch(dn_net *net, const split_set *train, const split_s
         snprintf(what, sizeof what, "train-cnn: epoch %d", epoch);
         double lr_first, t0 = now_seconds();
         timing t;
-        score tr = train_epoch(net, train, f, &r, perm, epoch, what, lr_base, &lr_first, &t);
+        score tr = train_epoch(net, train, f, &order, epoch, what, lr_base, &lr_first, &t);
         sel.secs += t.secs;
         score va = evaluate(net, val, tta, probs);
         double t_epoch = now_seconds() - t0;
@@ -462,7 +474,7 @@ static selection select_epoch(dn_net *net, const split_set *train, const split_s
         }
     }
     sel.ran = epoch - 1;
-    free(perm);
+    free(order.perm);
     if (!sel.best) die("the validation loss was never a number: the network diverged (try a lower --lr)");
     return sel;
 }
@@ -492,24 +504,21 @@ static void refit_epochs(dn_net *net, const split_set *train, const split_set *v
         both.label[i] = from->label[j];
         both.img[i] = from->img[j];
     }
-    rng r;
-    rng_seed_stream(&r, seed, 1);
-    int64_t *perm = xmalloc(sizeof(int64_t) * (size_t)both.n);
-    for (int64_t i = 0; i < both.n; i++) perm[i] = i;
+    row_order order = order_start(both.n, seed);
     *secs = 0;
     for (int epoch = 1; epoch <= E; epoch++) {
         char what[64];
         snprintf(what, sizeof what, "train-cnn: refit epoch %d", epoch);
         double lr_first;
         timing t;
-        score tr = train_epoch(net, &both, &g, &r, perm, epoch, what, lr_base, &lr_first, &t);
+        score tr = train_epoch(net, &both, &g, &order, epoch, what, lr_base, &lr_first, &t);
         *secs += t.secs;
         if (!g.quiet)
             fprintf(stderr, "%s: refit epoch %d/%d train loss %.4f acc %.4f | train %.2f s (%.0f img/s, cpu %.2f s)%s\n",
                     err_prog(), epoch, E, tr.loss, tr.acc, t.secs, (double)t.images / t.secs, t.cpu,
                     lr_note(lr_first));
     }
-    free(perm);
+    free(order.perm);
     free(both.label);
     free(both.img);
 }
