@@ -40,6 +40,16 @@ replace_if_changed = cat > $(1).tmp && { if cmp -s $(1).tmp $(1); then rm -f $(1
 .PHONY: FORCE
 FORCE:
 
+# Shell, for pipelines/*.mk: v = the weights of the CNN $$net (a model.weights) that never saw
+# the validation rows, for whatever reports on them or was made from them: val-model.weights
+# beside it (train-cnn --val-model; the network a refit=1 cfg retrained on the training and
+# validation rows was chosen before that), else $$net itself, trained before val-model.weights
+# was kept and so without refit. When a refitted network's val-model.weights is gone, v is
+# empty and why says so.
+val_weights_sh = v=$$(dirname $$net)/val-model.weights; why=; [ -f $$v ] || v=$$net; \
+	if [ $$v = $$net ] && grep -qx 'refit=1' $$net.cfg 2>/dev/null; then \
+	why="$$(dirname $$net)/val-model.weights: missing, and $$net was refitted on the validation rows"; v=; fi
+
 .PHONY: default build deps bench-deps test unit bats clean
 .SECONDARY:
 build: $(STAGES) $(TOOL_BIN)

@@ -41,16 +41,13 @@ PREDICT_SELECTED = $(if $(task),$(task),$(PREDICT_TASKS))
 # The assignment's task number: the position in PREDICT_TASKS.
 predict_num = $(firstword $(foreach i,1 2 3 4 5,$(if $(filter $(1),$(word $(i),$(PREDICT_TASKS))),$(i))))
 
-# The network whose codes the transfer method of task $(1) learnt from: the one chosen on the
-# validation rows (tasks.mk, val_weights_sh), cnn/model.weights when it was not kept apart.
-predict_codes_net = $(or $(wildcard $(PREDICT_FROM)/$(1)/cnn/val-model.weights),$(PREDICT_FROM)/$(1)/cnn/model.weights)
-
 # ---- choosing the model (shell, run at parse time, only for `make predict`) ----
 # Prints "METHOD VAL TEST KIND ARGS..." for the eligible method of task $(1) with the best
 # validation accuracy, or nothing; why a trained method is not used goes to stderr. KIND:
 #   raw S            svm on raw pixels S x S x 3 (from the model's feature count)
 #   hand             transfer on hand-crafted features
-#   codes LAYER S    transfer on the task CNN's codes of LAYER, images at S (the CNN's input)
+#   codes LAYER S N  transfer on the codes of LAYER of the task CNN's network N (the one
+#                    chosen on the validation rows, val_weights_sh), images at S (its input)
 #   backbone CFG W   transfer on the codes of a user's network (W = weights, - for none)
 #   cnn S            the CNN, images at S
 # VAL comes from run.csv (val_accuracy) when there is one, else from the logs: train-svm's
@@ -83,11 +80,11 @@ for m in $(or $(METHOD),$(PREDICT_METHODS)); do
   transfer) f=$$(cat $$d/features.txt 2>/dev/null);
        case $$f in
        hand-crafted*) kind=hand;;
-       "CNN codes (layer "*) l=$$(echo "$$f" | sed -n 's/^CNN codes (layer \([-0-9]*\)).*/\1/p'); c=$(call predict_codes_net,$(1));
+       "CNN codes (layer "*) l=$$(echo "$$f" | sed -n 's/^CNN codes (layer \([-0-9]*\)).*/\1/p'); net=$$D/cnn/model.weights; $(val_weights_sh);
+            if [ -z "$$v" ]; then no "$$why: the network its codes came from is gone"; continue; fi; c=$$v;
             if [ ! -f $$c ] || [ ! -f $$c.cfg ]; then no "the CNN whose codes it was trained on is gone ($$c)"; continue; fi;
-            if [ $$c = $$D/cnn/model.weights ] && grep -qx 'refit=1' $$c.cfg; then no "its CNN was refitted on the validation rows, and the network chosen before (val-model.weights), whose codes it was trained on, is gone"; continue; fi;
             if [ $$c -nt $$model ] || [ $$D/cnn/model.weights -nt $$model ]; then no "the CNN was retrained after it (make task=$$T transfer)"; continue; fi;
-            kind="codes $$l $$(sed -n 's/^height=//p' $$c.cfg | head -1)";;
+            kind="codes $$l $$(sed -n 's/^height=//p' $$c.cfg | head -1) $$c";;
        "CNN codes of "*) b=$$(echo "$$f" | sed 's/^CNN codes of //; s/ + .*//'); w=$$(echo "$$f" | sed -n 's/^CNN codes of .* + //p');
             if [ ! -f "$$b" ]; then no "its backbone $$b is not there"; continue; fi;
             kind="backbone $$b $${w:--}";;
@@ -163,8 +160,8 @@ predict_inputs = $(strip $(PREDICT_DIR)/files.csv $(PREDICT_DIR)/task_$(call pre
 predict_command = $(strip \
   $(if $(filter raw,$(word 4,$(2))),bin/train-svm --load $(PREDICT_FROM)/$(1)/svm/model.txt --predict $(PREDICT_DIR)/raw-$(word 5,$(2)).npy) \
   $(if $(filter hand,$(word 4,$(2))),bin/train-svm --load $(PREDICT_FROM)/$(1)/transfer/model.txt --predict $(PREDICT_DIR)/hand.npy) \
-  $(if $(filter codes,$(word 4,$(2))),bin/extract-features --cfg $(call predict_codes_net,$(1)).cfg \
-    --weights $(call predict_codes_net,$(1)) --layer $(word 5,$(2)) $(PREDICT_DIR)/images-s$(word 6,$(2)).npy \
+  $(if $(filter codes,$(word 4,$(2))),bin/extract-features --cfg $(word 7,$(2)).cfg \
+    --weights $(word 7,$(2)) --layer $(word 5,$(2)) $(PREDICT_DIR)/images-s$(word 6,$(2)).npy \
     | bin/train-svm --load $(PREDICT_FROM)/$(1)/transfer/model.txt --predict) \
   $(if $(filter backbone,$(word 4,$(2))),bin/extract-features --cfg $(word 5,$(2)) $(if $(filter-out -,$(word 6,$(2))),--weights $(word 6,$(2))) \
     $(PREDICT_DIR)/images-s$(SIZE).npy | bin/train-svm --load $(PREDICT_FROM)/$(1)/transfer/model.txt --predict) \
@@ -174,7 +171,7 @@ predict_command = $(strip \
 # The files whose change means new predictions: the model (every network of a CNN
 # ensemble), and the CNN behind CNN codes.
 predict_watched = $(if $(filter cnn,$(word 1,$(2))),$(call predict_cnn_nets,$(1)),$(call predict_model,$(1),$(word 1,$(2)))) \
-  $(if $(filter codes,$(word 4,$(2))),$(call predict_codes_net,$(1))) \
+  $(if $(filter codes,$(word 4,$(2))),$(word 7,$(2))) \
   $(if $(filter backbone,$(word 4,$(2))),$(word 5,$(2)) $(filter-out -,$(word 6,$(2))))
 
 # $(1) task, $(2) its choice. The .choice file holds the choice and the models' checksums and

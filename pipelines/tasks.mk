@@ -157,7 +157,7 @@ $(TASKS_ROOT)/%/cnn/codes.recipe: FORCE
 # The codes of the network chosen on the validation rows (before any refit on them: the
 # transfer method reports its accuracy on those rows).
 $(TASKS_ROOT)/%/cnn/codes.npy: $(TASKS_ROOT)/%/cnn/model.weights $(TASKS_ROOT)/%/cnn/codes.recipe $(CNN_IMAGES) bin/extract-features
-	@m=$<; $(val_weights_sh); bin/extract-features --cfg $$v.cfg --weights $$v --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
+	@net=$<; $(val_weights_or_stop); bin/extract-features --cfg $$v.cfg --weights $$v --layer $(CNN_CODE_LAYER) $(CNN_IMAGES) -o $@ 2> $(@D)/codes.log
 
 .SECONDEXPANSION:
 $(TASKS_ROOT)/%/transfer/features.txt: FORCE
@@ -243,13 +243,8 @@ $(TASKS_ROOT)/%/train.time: $(TASKS_ROOT)/%/model.weights
 	  END { if (w == "") w = ep; if (w + 0 <= 0) exit 1; printf "%s %.2f 0\n", w, cpu }' $(@D)/train.log > $@.tmp && mv $@.tmp $@ \
 	  || { rm -f $@.tmp; echo "$@: no times in $(@D)/train.log; remove $< to train again" >&2; exit 1; }; }
 
-# Shell: v = the weights of network $$m (a model.weights) that never saw the validation rows,
-# for whatever reports on them (an ensemble's validation accuracy, the transfer method's
-# codes): val-model.weights beside it - the network a refit=1 cfg retrained on the training
-# and validation rows was chosen before that. A network trained before val-model.weights was
-# kept had no refit: its own weights.
-val_weights_sh = v=$$(dirname $$m)/val-model.weights; [ -f $$v ] || { ! grep -qx 'refit=1' $$m.cfg || \
-	{ echo "$$v: missing, and $$m was refitted on the validation rows: remove it to train again" >&2; exit 1; }; v=$$m; }
+# Shell: val_weights_sh (Makefile), and the recipe stops when there is no such network.
+val_weights_or_stop = $(val_weights_sh); [ -n "$$v" ] || { echo "$$why: remove it to train again" >&2; exit 1; }
 
 $(TASKS_ROOT)/%/cnn/members.txt: FORCE
 	@mkdir -p $(@D)
@@ -264,7 +259,7 @@ $(TASKS_ROOT)/%/cnn/pred.csv $(TASKS_ROOT)/%/cnn/predict.time: $(call cnn_nets,%
 # (val-ensemble.log, renamed into place only when it succeeded): by the networks as chosen on
 # those rows, before any refit.
 $(TASKS_ROOT)/%/cnn/val-ensemble.log: $(call cnn_nets,%) $(TASKS_ROOT)/%/cnn/members.txt $(CNN_IMAGES)
-	@loads=; for m in $(call cnn_nets,$*); do $(val_weights_sh); loads="$$loads --load $$v"; done; \
+	@loads=; for net in $(call cnn_nets,$*); do $(val_weights_or_stop); loads="$$loads --load $$v"; done; \
 	env -u FP_QUIET bin/train-cnn --predict $$loads \
 	  --test $(TASKS_ROOT)/$*/split/val.csv --predictions $(@D)/val-pred.csv $(CNN_IMAGES) 2> $@.tmp \
 	  && mv $@.tmp $@ || { cat $@.tmp >&2; rm -f $@.tmp; exit 1; }

@@ -377,7 +377,7 @@ predict_smiling_tests() {
     # a refitted network whose val-model.weights is gone: refused, not measured on its own training rows
     rm "$C/val-model.weights"
     run make -s -C "$ROOT" predict IMAGES="$PWD/sub" METHOD=transfer task=smiling CNN_CFG="$two" $A
-    [[ "$output" == *"smiling/transfer is not used: its CNN was refitted on the validation rows, and the network chosen before (val-model.weights), whose codes it was trained on, is gone"* ]]
+    [[ "$output" == *"smiling/transfer is not used: $C/val-model.weights: missing, and $C/model.weights was refitted on the validation rows: the network its codes came from is gone"* ]]
     touch "$C/member-2/model.weights"
     run make -s -C "$ROOT" task=smiling cnn CNN_CFG="$two" $A
     [ "$status" -ne 0 ]
