@@ -150,6 +150,36 @@ int out_in_place(const char *path)
     return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
+/* PATH's canonical name: realpath() of the file when it exists (links followed), else of its
+ * directory plus its base name. NULL when neither resolves. */
+static char *canonical_path(const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (real) return real;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char *dir = slash ? xstrdup(path) : xstrdup(".");
+    if (slash) dir[slash == path ? 1 : slash - path] = '\0';
+    char *real_dir = realpath(dir, NULL);
+    free(dir);
+    if (!real_dir) return NULL;
+    size_t n = strlen(real_dir) + strlen(base) + 2;
+    char *full = xmalloc(n);
+    snprintf(full, n, "%s/%s", real_dir, base);
+    free(real_dir);
+    return full;
+}
+
+int same_path(const char *a, const char *b)
+{
+    if (strcmp(a, b) == 0) return 1;
+    char *ca = canonical_path(a), *cb = canonical_path(b);
+    int same = ca && cb && strcmp(ca, cb) == 0;
+    free(ca);
+    free(cb);
+    return same;
+}
+
 outfile out_open(const char *path)
 {
     outfile o = {0};

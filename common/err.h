@@ -53,6 +53,9 @@ outfile out_open(const char *path);          /* dies on failure */
 int out_in_place(const char *path);          /* written through, never renamed over (above) */
 void out_commit(outfile *o);                 /* flush, fsync-free close, rename; dies on I/O error */
 void out_abort(outfile *o);                  /* close and remove the temporary */
+/* True when two output paths name the same file: "m.w", "./m.w", "d/../m.w" and a symbolic
+ * link to it do, whether or not the file exists yet (its directory must). */
+int same_path(const char *a, const char *b);
 
 /* Parse helpers that die_usage() with the option name on bad values. */
 long parse_long(const char *s, const char *what, long lo, long hi);

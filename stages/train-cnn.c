@@ -724,7 +724,7 @@ int main(int argc, char **argv)
         if (out_in_place(model)) die_usage("-o %s: the weights need a file (MODEL.cfg is saved beside them)", model);
         if (val_model && out_in_place(val_model))
             die_usage("--val-model %s: the weights need a file (its cfg is saved beside them)", val_model);
-        if (val_model && strcmp(val_model, model) == 0) die_usage("--val-model and -o name the same file %s", model);
+        if (val_model && same_path(val_model, model)) die_usage("--val-model and -o name the same file %s", model);
         if (nload > 1) die_usage("training starts from at most one --load");
     }
     if (!cfg && !predict) cfg = default_cfg(argv[0]);

@@ -254,6 +254,14 @@ accuracy() {
     run train-cnn --split "$D/split" -o same.weights --val-model same.weights "$D/img.npy"
     [ "$status" -eq 2 ]
     [[ "$output" == *"--val-model and -o name the same file same.weights"* ]]
+    # ... however the two names are spelt: ./, a detour through a directory, a link to it
+    mkdir -p sub && touch m.weights && ln -sf ../m.weights sub/link.weights
+    for pair in "same.weights ./same.weights" "sub/../same.weights same.weights" "m.weights sub/link.weights"; do
+        set -- $pair
+        run train-cnn --split "$D/split" -o "$1" --val-model "$2" "$D/img.npy"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--val-model and -o name the same file $1"* ]]
+    done
     run train-cnn --split "$D/split" -o m.weights --val-model /dev/null "$D/img.npy"
     [ "$status" -eq 2 ]
     [[ "$output" == *"--val-model /dev/null: the weights need a file"* ]]
