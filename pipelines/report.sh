@@ -336,6 +336,7 @@ method_section() {
     echo "- training: ${M_train:-not recorded (no \`run.csv\`)}"
     echo "- prediction: ${M_predict:-not recorded (no \`run.csv\`)}"
     if [ -n "$M_feats" ]; then echo "- features: $M_feats"; fi
+    if [ -f "$d/groups.csv" ]; then groups_line "$d/groups.csv"; fi
     echo
     if [ -f "$d/confusion.csv" ]; then
         echo "Confusion matrix (rows: true label, columns: predicted label):"
@@ -355,6 +356,12 @@ method_section() {
     else
         printf 'Learning curves: not recorded (no `curves.png`).\n\n'
     fi
+}
+
+# evaluate --by's groups.csv as one bullet: "- accuracy by human: -1 .9924 (262 of 264), ...".
+groups_line() {
+    awk -F, 'NR > 1 { col = $1; line = line sep sprintf("%s %.4f (%d of %d)", $2, $5, $4, $3); sep = ", " }
+             END { if (line != "") print "- accuracy by " col ": " line }' "$1"
 }
 
 # Precision, recall, F1 and support of every class, from metrics.csv's *_LABEL lines.

@@ -15,6 +15,9 @@
 #                rows; the CNN: its best epoch's; an ensemble (CNN_MEMBERS): its mean
 #                softmax's, training times summed; a refit=1 cfg: of the networks chosen
 #                before the refit), test_accuracy, method, features
+#   groups.csv   the test accuracy within each value of the EVAL_BY column of the filtered
+#                labels (default human: photographs and cartoons apart; not for the task
+#                EVAL_BY itself; EVAL_BY= for none), also at the end of report.txt
 #   curves.csv   learning curves, and curves.png: the SVMs' n_train,train_accuracy,
 #                val_accuracy (train-svm --learning-curve, the chosen C refitted on 10%, 20%,
 #                ..., 100% of the training rows); the CNN's per epoch (train-cnn --curves)
@@ -32,6 +35,7 @@ CNN_EPOCHS ?= 50
 BACKBONE   ?=
 WEIGHTS    ?=
 TASKS_ROOT := $(FILTER_OUT)/tasks
+EVAL_BY    ?= human
 
 # CNN_MEMBERS=N: N networks per task, and the test rows (and `make predict`) by the mean of
 # their softmax (train-cnn --predict with N --load). Network 1 is cnn/model.weights, seed
@@ -265,9 +269,15 @@ $(TASKS_ROOT)/%/cnn/val-ensemble.log: $(call cnn_nets,%) $(TASKS_ROOT)/%/cnn/mem
 	  && mv $@.tmp $@ || { cat $@.tmp >&2; rm -f $@.tmp; exit 1; }
 
 # ---- reports (every method) ----
-$(TASKS_ROOT)/%/report.txt: $(TASKS_ROOT)/%/pred.csv bin/evaluate
-	bin/evaluate --task $(firstword $(subst /, ,$(patsubst $(TASKS_ROOT)/%,%,$@))) --pred $< \
-	  --truth $(TASKS_ROOT)/$(firstword $(subst /, ,$(patsubst $(TASKS_ROOT)/%,%,$@)))/split/test.csv -o $(@D) > /dev/null
+# (report_task: the task of a report.txt's path.) eval-by.txt follows EVAL_BY, so that
+# changing it evaluates again (only that: evaluate takes milliseconds).
+report_task = $(firstword $(subst /, ,$(patsubst $(TASKS_ROOT)/%,%,$(1))))
+$(TASKS_ROOT)/eval-by.txt: FORCE
+	$(call recipe,by=$(EVAL_BY))
+
+$(TASKS_ROOT)/%/report.txt: $(TASKS_ROOT)/%/pred.csv bin/evaluate $(TASKS_ROOT)/eval-by.txt $(if $(EVAL_BY),$(FILTERED))
+	bin/evaluate --task $(call report_task,$@) --pred $< --truth $(TASKS_ROOT)/$(call report_task,$@)/split/test.csv \
+	  $(if $(filter-out $(call report_task,$@),$(EVAL_BY)),--by $(EVAL_BY) --labels $(FILTERED)) -o $(@D) > /dev/null
 	@echo "$(patsubst $(TASKS_ROOT)/%/report.txt,%,$@): accuracy $$(grep '^accuracy,' $(@D)/metrics.csv | cut -d, -f2)"
 
 # ---- run.csv (every method) ----

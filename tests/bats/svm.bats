@@ -319,6 +319,37 @@ count() { awk -F, -v c="$2" 'NR > 1 && $2 == c' "$1" | wc -l; }
     [ -z "$(ls out | grep tmp)" ]
 }
 
+@test "evaluate --by: the accuracy within each value of another column, in numeric order" {
+    printf 'file_name,label\na,1\nb,1\nc,1\nd,0\ne,0\n' > truth.csv
+    printf 'file_name,predicted\ne,1\na,1\nb,0\nc,1\nd,0\n' > pred.csv
+    # rows the truth does not list (z) are ignored; groups sort as numbers (-1 < 2 < 10)
+    printf 'file_name,human,kind\nz,7,x\na,10,p\nb,-1,p\nc,10,q\nd,2,q\ne,-1,p\n' > labels.csv
+    evaluate --task smiling --pred pred.csv --truth truth.csv --by human --labels labels.csv -o out > report.txt
+    [ "$(cat out/groups.csv)" = "$(printf 'column,value,n,correct,accuracy\nhuman,-1,2,0,0.000000\nhuman,2,1,1,1.000000\nhuman,10,2,2,1.000000')" ]
+    grep -q "^accuracy by human (labels.csv)$" report.txt
+    grep -q "^          -1        2        0    0.0000$" report.txt
+    grep -q "^          10        2        2    1.0000$" report.txt
+    diff report.txt out/report.txt
+    evaluate --task smiling --pred pred.csv --truth truth.csv --by kind --labels labels.csv -o out > /dev/null
+    [ "$(cat out/groups.csv)" = "$(printf 'column,value,n,correct,accuracy\nkind,p,3,1,0.333333\nkind,q,2,2,1.000000')" ]
+    # without --by, an earlier run's groups.csv goes: the folder holds one run's files
+    evaluate --task smiling --pred pred.csv --truth truth.csv -o out > /dev/null
+    [ ! -e out/groups.csv ]
+    ! grep -q "accuracy by" out/report.txt || false
+    # a test id missing from the labels, a missing column, half the pair: errors naming them
+    printf 'file_name,human\na,1\nb,1\nc,1\nd,1\n' > short.csv
+    run evaluate --task smiling --pred pred.csv --truth truth.csv --by human --labels short.csv -o out2
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"short.csv: no row for 'e'"* ]]
+    [ ! -e out2/report.txt ]
+    run evaluate --task smiling --pred pred.csv --truth truth.csv --by age --labels labels.csv
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"labels.csv:1: header needs file_name and age columns"* ]]
+    run evaluate --task smiling --pred pred.csv --truth truth.csv --by human
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--by and --labels go together"* ]]
+}
+
 @test "evaluate: a truth id without a prediction is an error naming it" {
     printf 'file_name,label\na,1\nb,0\n' > truth.csv
     printf 'file_name,predicted\na,1\n' > pred.csv
@@ -399,6 +430,16 @@ task_dir() { echo "$BATS_FILE_TMPDIR"/fr/*/size64-seed1/kauto/tasks/smiling; }
         [ "$(head -c 4 $T/$m/curves.png | tail -c 3)" = PNG ]
     done
     grep -qx "features,raw pixels 32x32x3 standardised" $T/svm/run.csv
+    # groups.csv: the test rows by the human column of the filtered labels (EVAL_BY), each
+    # group's figure the share of its rows that predictions.csv has right
+    head -1 $T/../../filtered.csv | grep -q ',human$'
+    exp=$(awk -F, 'NR == FNR { if (FNR > 1) h[$1] = $6; next }
+                   FNR > 1 { n[h[$1]]++; c[h[$1]] += $2 == $3 }
+                   END { for (v in n) printf "human,%s,%d,%d,%.6f\n", v, n[v], c[v], c[v] / n[v] }' \
+              $T/../../filtered.csv $T/svm/predictions.csv | sort -t, -k2,2n)
+    [ "$(echo "$exp" | wc -l)" -eq 2 ]
+    [ "$(tail -n +2 $T/svm/groups.csv)" = "$exp" ]
+    grep -q "^accuracy by human " $T/svm/report.txt
     grep -qx "features,hand-crafted features (no CNN trained for this task yet and no BACKBONE given)" $T/transfer/run.csv
     # nothing is redone when nothing changed
     touch stamp
