@@ -150,13 +150,29 @@ int out_in_place(const char *path)
     return stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
-/* PATH's canonical name: realpath() of the file when it exists (links followed), else of its
- * directory plus its base name. NULL when neither resolves. */
-static char *canonical_path(const char *path)
+/* PATH's canonical name: realpath() of the file when it exists (links followed); for a link
+ * to a file not yet made, the canonical name of what it points at (as out_open will write
+ * there); else realpath() of its directory plus its base name. NULL when nothing resolves. */
+static char *canonical_path_depth(const char *path, int depth)
 {
     char *real = realpath(path, NULL);
     if (real) return real;
     const char *slash = strrchr(path, '/');
+    struct stat st;
+    char target[PATH_MAX];
+    ssize_t len;
+    if (depth < 40 && lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+        (len = readlink(path, target, sizeof target - 1)) > 0) {
+        target[len] = '\0';
+        /* a relative target is relative to the link's directory */
+        size_t dir_len = target[0] == '/' || !slash ? 0 : (size_t)(slash - path) + 1;
+        char *joined = xmalloc(dir_len + (size_t)len + 1);
+        memcpy(joined, path, dir_len);
+        memcpy(joined + dir_len, target, (size_t)len + 1);
+        char *c = canonical_path_depth(joined, depth + 1);
+        free(joined);
+        return c;
+    }
     const char *base = slash ? slash + 1 : path;
     char *dir = slash ? xstrdup(path) : xstrdup(".");
     if (slash) dir[slash == path ? 1 : slash - path] = '\0';
@@ -173,7 +189,7 @@ static char *canonical_path(const char *path)
 int same_path(const char *a, const char *b)
 {
     if (strcmp(a, b) == 0) return 1;
-    char *ca = canonical_path(a), *cb = canonical_path(b);
+    char *ca = canonical_path_depth(a, 0), *cb = canonical_path_depth(b, 0);
     int same = ca && cb && strcmp(ca, cb) == 0;
     free(ca);
     free(cb);

@@ -16,7 +16,7 @@ REPORT_DIR := $(FILTER_OUT)/report
 # Shell globs, expanded when the recipe runs (so `make filter svm report` sees the new files).
 REPORT_GLOBS := $(addprefix $(FILTER_OUT)/,filtered.csv noise.csv clusters.csv find-noise.log \
 	elbow.png tsne.png sheet-removed.png sheet-cluster-*.png tasks/*/split/split.txt) \
-	$(addprefix $(FILTER_OUT)/tasks/*/*/,metrics.csv confusion.csv run.csv curves.csv curves.png features.txt) \
+	$(addprefix $(FILTER_OUT)/tasks/*/*/,metrics.csv confusion.csv groups.csv run.csv curves.csv curves.png features.txt) \
 	$(DATA)/attribute_list.csv
 
 .PHONY: report report-check

@@ -358,9 +358,15 @@ method_section() {
     fi
 }
 
-# evaluate --by's groups.csv as one bullet: "- accuracy by human: -1 .9924 (262 of 264), ...".
+# evaluate --by's groups.csv as one bullet: "- accuracy by human: -1 0.9924 (262 of 264), ...".
+# The numbers are the last three fields; the value is what lies between them and the column
+# (a CSV field: it may be quoted and hold commas).
 groups_line() {
-    awk -F, 'NR > 1 { col = $1; line = line sep sprintf("%s %.4f (%d of %d)", $2, $5, $4, $3); sep = ", " }
+    awk -F, 'function unquote(v) { if (v ~ /^".*"$/) { v = substr(v, 2, length(v) - 2); gsub(/""/, "\"", v) }
+                                   return v == "" ? "(empty)" : v }
+             NR > 1 { col = unquote($1); tail = "," $(NF - 2) "," $(NF - 1) "," $NF
+                      v = unquote(substr($0, length($1) + 2, length($0) - length($1) - 1 - length(tail)))
+                      line = line sep sprintf("%s %.4f (%d of %d)", v, $NF, $(NF - 1), $(NF - 2)); sep = ", " }
              END { if (line != "") print "- accuracy by " col ": " line }' "$1"
 }
 

@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,7 +97,7 @@ static int group_order(const void *a, const void *b)
     const char *x = ((const group *)a)->value, *y = ((const group *)b)->value;
     char *ex, *ey;
     double dx = strtod(x, &ex), dy = strtod(y, &ey);
-    int nx = *x && !*ex, ny = *y && !*ey;
+    int nx = *x && !*ex && isfinite(dx), ny = *y && !*ey && isfinite(dy);
     if (nx && ny && dx != dy) return dx < dy ? -1 : 1;
     if (nx != ny) return nx ? -1 : 1;
     return strcmp(x, y);
@@ -117,8 +118,13 @@ static void group_rows(groups *g, const labelled *truth, const int *pred_of)
         if (strcmp(f[i], "file_name") == 0) idc = i;
         if (strcmp(f[i], g->column) == 0) vc = i;
     }
-    if (idc < 0 || vc < 0)
-        die("%s:%ld: header needs file_name and %s columns", g->labels, csv_line(c), g->column);
+    if (idc < 0 || vc < 0) {
+        char list[512] = "";
+        for (int i = 0; i < nf; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", f[i]);
+        die("%s:%ld: header needs file_name and %s columns (it has: %s)", g->labels, csv_line(c),
+            g->column, list);
+    }
     int need = (idc > vc ? idc : vc) + 1;
     while ((nf = csv_next(c, &f)) > 0) {
         if (nf < need) die("%s:%ld: expected at least %d fields, found %d", g->labels, csv_line(c), need, nf);
@@ -157,7 +163,8 @@ static void print_groups(FILE *f, const groups *g)
     fprintf(f, "\naccuracy by %s (%s)\n%12s %8s %8s %9s\n", g->column, g->labels, g->column, "rows",
             "correct", "accuracy");
     for (int k = 0; k < g->count; k++)
-        fprintf(f, "%12s %8" PRId64 " %8" PRId64 " %9.4f\n", g->g[k].value, g->g[k].n, g->g[k].correct,
+        fprintf(f, "%12s %8" PRId64 " %8" PRId64 " %9.4f\n", *g->g[k].value ? g->g[k].value : "(empty)",
+                g->g[k].n, g->g[k].correct,
                 (double)g->g[k].correct / (double)g->g[k].n);
 }
 
@@ -280,6 +287,9 @@ int main(int argc, char **argv)
     if (!task || !pred || !truth_path) die_usage("--task, --pred and --truth are required");
     if (!g.column != !g.labels) die_usage("--by and --labels go together");
     if (g.column && !*g.column) die_usage("--by needs a column name");
+    if (g.labels && !*g.labels) die_usage("--labels needs a file");
+    if ((strcmp(pred, "-") == 0) + (strcmp(truth_path, "-") == 0) + (g.labels && strcmp(g.labels, "-") == 0) > 1)
+        die_usage("only one of --pred, --truth and --labels can read stdin ('-')");
     const task_def *t = task_require(task);
 
     labelled truth = labelled_read(truth_path, t->nclass);

@@ -343,6 +343,21 @@ static char *cfg_beside(const char *weights)
 
 /* ------------------------------------------------------------------ training */
 
+/* -o MODEL and --val-model VAL write four files - MODEL, MODEL.cfg, VAL, VAL.cfg - and no
+ * two of them may be one file, however they are spelt (-o m --val-model m.cfg too). */
+static void refuse_overlap(const char *model, const char *val_model)
+{
+    char *model_cfg = cfg_beside(model), *val_cfg = cfg_beside(val_model);
+    const char *mine[] = {model, model_cfg}, *theirs[] = {val_model, val_cfg};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++)
+            if (same_path(mine[i], theirs[j]))
+                die_usage("--val-model %s and -o %s would write the same file %s", val_model, model,
+                          theirs[j]);
+    free(model_cfg);
+    free(val_cfg);
+}
+
 /* How training rows reach the network: steps of `batch` images, each a random variant
  * (draw_aug), at the rate of the schedule. */
 typedef struct {
@@ -724,7 +739,7 @@ int main(int argc, char **argv)
         if (out_in_place(model)) die_usage("-o %s: the weights need a file (MODEL.cfg is saved beside them)", model);
         if (val_model && out_in_place(val_model))
             die_usage("--val-model %s: the weights need a file (its cfg is saved beside them)", val_model);
-        if (val_model && same_path(val_model, model)) die_usage("--val-model and -o name the same file %s", model);
+        if (val_model) refuse_overlap(model, val_model);
         if (nload > 1) die_usage("training starts from at most one --load");
     }
     if (!cfg && !predict) cfg = default_cfg(argv[0]);

@@ -217,6 +217,19 @@ accuracy() {
     cmp c.csv p.csv
 }
 
+@test "train-cnn --val-model: none of -o, --val-model and their cfgs may be one file, however spelt" {
+    mkdir -p sub && touch m.weights && ln -sf ../m.weights sub/link.weights && ln -sf new.weights dangling
+    for pair in "same.weights same.weights same.weights" "same.weights ./same.weights ./same.weights" \
+                "sub/../same.weights same.weights same.weights" "m.weights sub/link.weights sub/link.weights" \
+                "new.weights dangling dangling" "m m.cfg m.cfg" "m.cfg m m.cfg"; do
+        set -- $pair
+        run train-cnn --split "$D/split" -o "$1" --val-model "$2" "$D/img.npy"
+        [ "$status" -eq 2 ]
+        [[ "$output" == *"--val-model $2 and -o $1 would write the same file $3"* ]]
+    done
+    [ ! -e new.weights ] && [ ! -e same.weights ]
+}
+
 @test "train-cnn --refit: the validation run's network kept apart, then a fresh one on train + val for its best epoch count" {
     env -u FP_QUIET train-cnn --cfg "$ROOT/pipelines/cnn-original.cfg" --split "$D/split" -o r.weights \
         --val-model v.weights --epochs 8 --patience 2 --lr 0.01 --refit --curves c.csv "$D/img.npy" > test-r.csv 2> log
@@ -250,18 +263,7 @@ accuracy() {
     cmp r.weights r2.weights
     train-cnn --cfg rf.cfg --no-refit --split "$D/split" -o n2.weights --epochs 8 --patience 2 --lr 0.01 "$D/img.npy" > /dev/null
     cmp n.weights n2.weights
-    # --val-model may not be -o, nor a device
-    run train-cnn --split "$D/split" -o same.weights --val-model same.weights "$D/img.npy"
-    [ "$status" -eq 2 ]
-    [[ "$output" == *"--val-model and -o name the same file same.weights"* ]]
-    # ... however the two names are spelt: ./, a detour through a directory, a link to it
-    mkdir -p sub && touch m.weights && ln -sf ../m.weights sub/link.weights
-    for pair in "same.weights ./same.weights" "sub/../same.weights same.weights" "m.weights sub/link.weights"; do
-        set -- $pair
-        run train-cnn --split "$D/split" -o "$1" --val-model "$2" "$D/img.npy"
-        [ "$status" -eq 2 ]
-        [[ "$output" == *"--val-model and -o name the same file $1"* ]]
-    done
+    # --val-model may not be a device (nor share a file with -o: the next test)
     run train-cnn --split "$D/split" -o m.weights --val-model /dev/null "$D/img.npy"
     [ "$status" -eq 2 ]
     [[ "$output" == *"--val-model /dev/null: the weights need a file"* ]]

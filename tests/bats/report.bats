@@ -68,6 +68,10 @@ setup() {
             grep -qxF "| **$t** | $a | $b |" sec.md
         done
         grep -qF "**accuracy $(printf %.4f "$acc")**" sec.md
+        # the accuracy by EVAL_BY (human), as groups.csv has it
+        want=$(awk -F, 'NR > 1 { printf "%s%s %.4f (%d of %d)", sep, $2, $5, $4, $3; sep = ", " }' "$d/groups.csv")
+        [ "$(wc -l < "$d/groups.csv")" -eq 3 ]
+        grep -qxF -- "- accuracy by human: $want" sec.md
     done
     svm=$(printf '%.3f (%+.3f)' "$(sed -n 's/^accuracy,//p' "$FO/tasks/smiling/svm/metrics.csv")" \
           "$(awk -v a="$(sed -n 's/^accuracy,//p' "$FO/tasks/smiling/svm/metrics.csv")" 'BEGIN { print a - 0.687 }')")

@@ -344,7 +344,10 @@ count() { awk -F, -v c="$2" 'NR > 1 && $2 == c' "$1" | wc -l; }
     [ ! -e out2/report.txt ]
     run evaluate --task smiling --pred pred.csv --truth truth.csv --by age --labels labels.csv
     [ "$status" -eq 1 ]
-    [[ "$output" == *"labels.csv:1: header needs file_name and age columns"* ]]
+    [[ "$output" == *"labels.csv:1: header needs file_name and age columns (it has: file_name, human, kind)"* ]]
+    run evaluate --task smiling --pred - --truth truth.csv --by human --labels - < pred.csv
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"only one of --pred, --truth and --labels can read stdin"* ]]
     run evaluate --task smiling --pred pred.csv --truth truth.csv --by human
     [ "$status" -eq 2 ]
     [[ "$output" == *"--by and --labels go together"* ]]
@@ -433,7 +436,7 @@ task_dir() { echo "$BATS_FILE_TMPDIR"/fr/*/size64-seed1/kauto/tasks/smiling; }
     # groups.csv: the test rows by the human column of the filtered labels (EVAL_BY), each
     # group's figure the share of its rows that predictions.csv has right
     head -1 $T/../../filtered.csv | grep -q ',human$'
-    exp=$(awk -F, 'NR == FNR { if (FNR > 1) h[$1] = $6; next }
+    exp=$(awk -F, 'NR == FNR { if (FNR > 1) h[$1] = $NF; next }
                    FNR > 1 { n[h[$1]]++; c[h[$1]] += $2 == $3 }
                    END { for (v in n) printf "human,%s,%d,%d,%.6f\n", v, n[v], c[v], c[v] / n[v] }' \
               $T/../../filtered.csv $T/svm/predictions.csv | sort -t, -k2,2n)
@@ -456,6 +459,15 @@ task_dir() { echo "$BATS_FILE_TMPDIR"/fr/*/size64-seed1/kauto/tasks/smiling; }
     tasks_make task=smiling svm > fourth.log 2>&1
     [ $T/svm/run.csv -nt $T/svm/model.txt ]
     [ $T/svm/run.csv -nt $T/svm/train.time ]
+    # EVAL_BY= evaluates again without the groups and trains nothing; the default brings them back
+    touch stamp2
+    tasks_make task=smiling svm EVAL_BY= > fifth.log 2>&1
+    [ ! -e $T/svm/groups.csv ]
+    ! grep -q "accuracy by" $T/svm/report.txt || false
+    [ ! $T/svm/model.txt -nt stamp2 ]
+    tasks_make task=smiling svm > sixth.log 2>&1
+    [ -f $T/svm/groups.csv ]
+    [ ! $T/svm/model.txt -nt stamp2 ]
 }
 
 @test "make task=smiling cnn: run.csv with the best epoch's validation accuracy; old CNNs keep their weights" {
