@@ -269,15 +269,15 @@ $(TASKS_ROOT)/%/cnn/val-ensemble.log: $(call cnn_nets,%) $(TASKS_ROOT)/%/cnn/mem
 	  && mv $@.tmp $@ || { cat $@.tmp >&2; rm -f $@.tmp; exit 1; }
 
 # ---- reports (every method) ----
-# (report_task: the task of a report.txt's path.) eval-by.txt follows EVAL_BY, so that
+# (report_task: the task of a stem TASK/METHOD.) eval-by.txt follows EVAL_BY, so that
 # changing it evaluates again (only that: evaluate takes milliseconds).
-report_task = $(firstword $(subst /, ,$(patsubst $(TASKS_ROOT)/%,%,$(1))))
+report_task = $(firstword $(subst /, ,$(1)))
 $(TASKS_ROOT)/eval-by.txt: FORCE
 	$(call recipe,by=$(EVAL_BY))
 
 $(TASKS_ROOT)/%/report.txt: $(TASKS_ROOT)/%/pred.csv bin/evaluate $(TASKS_ROOT)/eval-by.txt $(if $(EVAL_BY),$(FILTERED))
-	bin/evaluate --task $(call report_task,$@) --pred $< --truth $(TASKS_ROOT)/$(call report_task,$@)/split/test.csv \
-	  $(if $(filter-out $(call report_task,$@),$(EVAL_BY)),--by $(EVAL_BY) --labels $(FILTERED)) -o $(@D) > /dev/null
+	bin/evaluate --task $(call report_task,$*) --pred $< --truth $(TASKS_ROOT)/$(call report_task,$*)/split/test.csv \
+	  $(if $(filter-out $(call report_task,$*),$(EVAL_BY)),--by $(EVAL_BY) --labels $(FILTERED)) -o $(@D) > /dev/null
 	@echo "$(patsubst $(TASKS_ROOT)/%/report.txt,%,$@): accuracy $$(grep '^accuracy,' $(@D)/metrics.csv | cut -d, -f2)"
 
 # ---- run.csv (every method) ----

@@ -45,20 +45,35 @@ static void usage(void)
            "  -h, --help         show this help\n");
 }
 
+/* Reads the header of CSV c: the indexes of file_name (*idc) and of `column` (*vc); returns
+ * how many fields a row needs to hold both. Dies naming the file, and listing the header's
+ * columns, when one of the two is missing. */
+static int header_columns(csv_reader *c, const char *column, int *idc, int *vc)
+{
+    char **f;
+    int nf = csv_next(c, &f);
+    if (nf == 0) die("%s: empty file: expected a header with file_name and %s", csv_name(c), column);
+    *idc = *vc = -1;
+    for (int i = 0; i < nf; i++) {
+        if (strcmp(f[i], "file_name") == 0) *idc = i;
+        if (strcmp(f[i], column) == 0) *vc = i;
+    }
+    if (*idc < 0 || *vc < 0) {
+        char list[512] = "";
+        for (int i = 0; i < nf; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", f[i]);
+        die("%s:%ld: header needs file_name and %s columns (it has: %s)", csv_name(c), csv_line(c),
+            column, list);
+    }
+    return (*idc > *vc ? *idc : *vc) + 1;
+}
+
 /* The predicted class of every id in PRED.csv. */
 static int *read_predictions(const char *csv, const task_def *t, idmap *m)
 {
     csv_reader *c = csv_open(csv);
     char **f;
-    int nf = csv_next(c, &f), idc = -1, pc = -1;
-    if (nf == 0) die("%s: empty file: expected a header with file_name and predicted", csv);
-    for (int i = 0; i < nf; i++) {
-        if (strcmp(f[i], "file_name") == 0) idc = i;
-        if (strcmp(f[i], "predicted") == 0) pc = i;
-    }
-    if (idc < 0 || pc < 0)
-        die("%s:%ld: header needs file_name and predicted columns", csv, csv_line(c));
-    int need = (idc > pc ? idc : pc) + 1;
+    int nf, idc, pc, need = header_columns(c, "predicted", &idc, &pc);
     idmap_init(m);
     int *pred = NULL;
     int64_t n = 0, cap = 0;
@@ -112,20 +127,7 @@ static void group_rows(groups *g, const labelled *truth, const int *pred_of)
     char **value = xcalloc((size_t)truth->n, sizeof *value);
     csv_reader *c = csv_open(g->labels);
     char **f;
-    int nf = csv_next(c, &f), idc = -1, vc = -1;
-    if (nf == 0) die("%s: empty file: expected a header with file_name and %s", g->labels, g->column);
-    for (int i = 0; i < nf; i++) {
-        if (strcmp(f[i], "file_name") == 0) idc = i;
-        if (strcmp(f[i], g->column) == 0) vc = i;
-    }
-    if (idc < 0 || vc < 0) {
-        char list[512] = "";
-        for (int i = 0; i < nf; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", f[i]);
-        die("%s:%ld: header needs file_name and %s columns (it has: %s)", g->labels, csv_line(c),
-            g->column, list);
-    }
-    int need = (idc > vc ? idc : vc) + 1;
+    int nf, idc, vc, need = header_columns(c, g->column, &idc, &vc);
     while ((nf = csv_next(c, &f)) > 0) {
         if (nf < need) die("%s:%ld: expected at least %d fields, found %d", g->labels, csv_line(c), need, nf);
         int64_t i = idmap_get(&rows, f[idc]);
@@ -138,12 +140,13 @@ static void group_rows(groups *g, const labelled *truth, const int *pred_of)
     idmap_init(&seen);
     g->g = NULL;
     g->count = 0;
+    int cap = 0;
     for (int64_t i = 0; i < truth->n; i++) {
         if (!value[i]) die("%s: no row for '%s' (a test row of the predictions)", g->labels, truth->ids[i]);
         int64_t k = idmap_put(&seen, value[i], g->count);
         if (k < 0) {
-            k = g->count;
-            g->g = xrealloc(g->g, sizeof *g->g * (size_t)++g->count);
+            k = g->count++;
+            if (k == cap) g->g = xrealloc(g->g, sizeof *g->g * (size_t)(cap = cap ? 2 * cap : 16));
             g->g[k] = (group){value[i], 0, 0};
         } else {
             free(value[i]);

@@ -402,9 +402,13 @@ static score train_epoch(dn_net *net, const split_set *s, const feed *f, row_ord
     double loss = 0;
     progress bar;
     progress_start(&bar, what, "images", s->n);
-    *lr_first = f->cosine ? cosine_lr(lr_base, (epoch - 1) * steps, T) : lr_base;
+    *lr_first = lr_base;
     for (int64_t st = 0; st < steps; st++) {
-        if (f->cosine) dn_set_lr(net, (float)cosine_lr(lr_base, (epoch - 1) * steps + st, T));
+        if (f->cosine) {
+            double lr = cosine_lr(lr_base, (epoch - 1) * steps + st, T);
+            if (st == 0) *lr_first = lr;
+            dn_set_lr(net, (float)lr);
+        }
         for (int b = 0; b < B; b++) {
             int64_t i = perm[(st * B + b) % s->n];
             bimg[b] = s->img[i];
